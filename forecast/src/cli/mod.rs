@@ -1,0 +1,8 @@
+//! Command-line surfaces of the crate, for the `tenet` binary to mount: clap argument types
+//! plus a run function each, returning what to print.
+
+mod erlang;
+
+pub use erlang::{
+    ErlangArgs, ErlangCliError, ErlangReport, ModelArg, SlBasisArg, erlang_report, run_erlang,
+};

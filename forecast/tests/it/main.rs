@@ -1,0 +1,3 @@
+//! Integration tests of `tenet-forecast`, compiled into one binary.
+
+mod erlang_reference;

@@ -1,0 +1,5 @@
+//! The lakehouse: analytics over the events that ingestion lands in Delta Lake tables.
+//!
+//! It defines the tables (partitioned by event date, clustered by tenant), registers them in
+//! a DataFusion session whose every scan is scoped to one tenant, and serves the catalog of
+//! contact-center KPI reports, their drill-downs and the customers' statistics exports.

@@ -1,0 +1,182 @@
+//! The database behind the ops API: PostgreSQL or SQLite, chosen by the URL's scheme.
+//!
+//! Repository functions write their SQL once; [`on_backend!`](crate::on_backend) runs it on
+//! whichever pool is configured. The SQL is kept to the dialect both engines share
+//! (numbered `$n` parameters, `returning`, `on conflict`); UUIDs and timestamps go through
+//! sqlx's codecs for each engine, and time comparisons are done in Rust, not in SQL.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
+
+/// Runs the same expression against whichever pool a [`Database`] holds.
+///
+/// The body is compiled once per backend, so every bound value must encode for both.
+#[macro_export]
+macro_rules! on_backend {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::db::Database::Postgres($pool) => $body,
+            $crate::db::Database::Sqlite($pool) => $body,
+        }
+    };
+}
+
+/// How to reach the database.
+#[derive(Debug, Clone)]
+pub struct DatabaseOptions {
+    /// `postgres://…` or `sqlite://…`; may carry a password, hence secret.
+    pub url: SecretString,
+    /// Upper bound on pooled connections.
+    pub max_connections: u32,
+    /// How long a query waits for a connection (and a new connection for the server) before
+    /// failing.
+    pub acquire_timeout: Duration,
+}
+
+/// The engine behind a [`Database`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// PostgreSQL: the distributed mode.
+    Postgres,
+    /// SQLite: the single-box mode.
+    Sqlite,
+}
+
+/// A connection pool to the ops database.
+#[derive(Debug, Clone)]
+pub enum Database {
+    /// A PostgreSQL pool.
+    Postgres(PgPool),
+    /// A SQLite pool.
+    Sqlite(SqlitePool),
+}
+
+/// What can go wrong when connecting to, migrating or querying the database.
+#[derive(Debug, thiserror::Error)]
+pub enum DatabaseError {
+    /// The URL names neither PostgreSQL nor SQLite. The URL itself is not repeated: it may
+    /// hold a password.
+    #[error("database url must start with postgres://, postgresql:// or sqlite:, got scheme `{0}`")]
+    UnsupportedScheme(String),
+    /// The URL could not be parsed by the driver.
+    #[error("database url is invalid: {0}")]
+    InvalidUrl(#[source] sqlx::Error),
+    /// The server could not be reached or refused the connection.
+    #[error("cannot connect to the {backend:?} database: {source}")]
+    Connect {
+        /// Which engine.
+        backend: Backend,
+        /// The driver's reason.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// Applying the migrations failed.
+    #[error("migrations failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A query failed.
+    #[error(transparent)]
+    Query(#[from] sqlx::Error),
+}
+
+impl Database {
+    /// Opens a pool for `options.url`. A SQLite file is created if missing, in WAL mode.
+    ///
+    /// # Errors
+    /// [`DatabaseError::UnsupportedScheme`] or [`DatabaseError::InvalidUrl`] for a bad URL,
+    /// [`DatabaseError::Connect`] when the first connection cannot be made.
+    pub async fn connect(options: &DatabaseOptions) -> Result<Self, DatabaseError> {
+        let url = options.url.expose_secret();
+        let scheme = url.split(':').next().unwrap_or_default();
+        match scheme {
+            "postgres" | "postgresql" => {
+                let connect = PgConnectOptions::from_str(url).map_err(DatabaseError::InvalidUrl)?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(options.max_connections)
+                    .acquire_timeout(options.acquire_timeout)
+                    .connect_with(connect)
+                    .await
+                    .map_err(|source| DatabaseError::Connect {
+                        backend: Backend::Postgres,
+                        source,
+                    })?;
+                Ok(Database::Postgres(pool))
+            }
+            "sqlite" => {
+                let connect = SqliteConnectOptions::from_str(url)
+                    .map_err(DatabaseError::InvalidUrl)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Full)
+                    .foreign_keys(true)
+                    .busy_timeout(options.acquire_timeout);
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(options.max_connections)
+                    .acquire_timeout(options.acquire_timeout)
+                    .connect_with(connect)
+                    .await
+                    .map_err(|source| DatabaseError::Connect {
+                        backend: Backend::Sqlite,
+                        source,
+                    })?;
+                Ok(Database::Sqlite(pool))
+            }
+            other => Err(DatabaseError::UnsupportedScheme(other.to_owned())),
+        }
+    }
+
+    /// Which engine this pool talks to.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Database::Postgres(_) => Backend::Postgres,
+            Database::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    /// Applies every pending migration of this backend.
+    ///
+    /// On PostgreSQL the migrator holds an advisory lock while it runs, so replicas that start
+    /// at once apply each migration exactly once; the others wait and then find nothing to do.
+    ///
+    /// # Errors
+    /// [`DatabaseError::Migrate`] when a migration fails or an applied one was edited.
+    pub async fn migrate(&self) -> Result<(), DatabaseError> {
+        match self {
+            Database::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+            Database::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// The number of migrations this build knows for its backend.
+    pub fn known_migrations(&self) -> usize {
+        match self {
+            Database::Postgres(_) => POSTGRES_MIGRATIONS.iter().count(),
+            Database::Sqlite(_) => SQLITE_MIGRATIONS.iter().count(),
+        }
+    }
+
+    /// Checks that the database answers a trivial query.
+    ///
+    /// # Errors
+    /// [`DatabaseError::Query`] when no connection can be had or the query fails.
+    pub async fn ping(&self) -> Result<(), DatabaseError> {
+        on_backend!(self, |pool| {
+            sqlx::query("select 1").execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Waits for checked-out connections to return and closes the pool.
+    pub async fn close(&self) {
+        on_backend!(self, |pool| pool.close().await)
+    }
+}

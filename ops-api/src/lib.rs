@@ -1,0 +1,17 @@
+//! The operations API: the transactional system of record.
+//!
+//! Tenants, API tokens and (as the product grows) users, tickets, customers, HR, QA and
+//! surveys live in one relational database, PostgreSQL in the distributed mode and SQLite on a
+//! single box, behind the same repository functions. The crate owns the schema (migrations in
+//! the workspace's `migrations/`), the authentication of every `/api/v1` request, and the
+//! routes under `/api/v1` that the `tenet` binary mounts.
+
+pub mod auth;
+pub mod db;
+pub mod error;
+pub mod routes;
+pub mod tenants;
+pub mod tokens;
+
+pub use db::{Backend, Database, DatabaseError, DatabaseOptions};
+pub use error::ApiError;

@@ -1,0 +1,273 @@
+//! The application: one HTTP listener serving the targets this process runs.
+//!
+//! [`Application::build`] connects to the dependencies, applies migrations, binds the
+//! listener (port 0 picks a free one, which tests use) and returns a handle;
+//! [`Application::run_until`] serves until the given shutdown future completes, lets
+//! in-flight requests finish within `http.shutdown_grace`, then closes the pools.
+
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use tenet_ops_api::{ApiError, Database, DatabaseOptions};
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::config::{DatabaseSettings, Settings};
+use crate::http::context::{self, ClientAddress};
+use crate::http::health::{self, Dependency, Health};
+use crate::http::metrics;
+
+/// How the process is deployed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// `tenet up`: everything in one process on one box, data in the data directory.
+    Embedded,
+    /// `tenet serve`: the named targets, against shared infrastructure.
+    Serve(Vec<Target>),
+}
+
+/// A component that `tenet serve --targets` can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The ops API under `/api/v1`.
+    Api,
+}
+
+impl Target {
+    /// Every target, for help texts and errors.
+    pub const ALL: [Target; 1] = [Target::Api];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Target::Api => "api",
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Target {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Target::ALL
+            .into_iter()
+            .find(|target| target.as_str() == s)
+            .ok_or_else(|| {
+                let known: Vec<_> = Target::ALL.iter().map(|t| t.as_str()).collect();
+                format!("unknown target `{s}`; known targets: {}", known.join(", "))
+            })
+    }
+}
+
+/// Opens the ops database named by the settings: `database.url` when set, otherwise (the
+/// embedded mode) `tenet.db` in the data directory, which is created if needed.
+///
+/// # Errors
+/// When the data directory cannot be created or the database cannot be reached.
+pub async fn open_database(
+    database: &DatabaseSettings,
+    data_dir: &Path,
+) -> anyhow::Result<Database> {
+    let url = if database.url.is_empty() {
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+        format!("sqlite://{}", data_dir.join("tenet.db").display())
+    } else {
+        database.url.expose().to_owned()
+    };
+    let options = DatabaseOptions {
+        url: url.into(),
+        max_connections: database.max_connections,
+        acquire_timeout: database.acquire_timeout,
+    };
+    Ok(Database::connect(&options).await?)
+}
+
+/// A built application, bound to its port and ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    database: Database,
+    health: Health,
+    settings: Settings,
+}
+
+impl Application {
+    /// Connects to the dependencies of `mode`, migrates and binds `http.addr`.
+    ///
+    /// # Errors
+    /// When a dependency cannot be reached at start, a migration fails, or the address
+    /// cannot be bound.
+    pub async fn build(settings: Settings, mode: Mode) -> anyhow::Result<Self> {
+        if let Mode::Serve(_) = &mode
+            && settings.database.url.is_empty()
+        {
+            anyhow::bail!(
+                "`tenet serve` needs database.url (TENET_DATABASE__URL); `tenet up` runs without one"
+            );
+        }
+        let database = open_database(&settings.database, &settings.data.dir).await?;
+        if settings.database.migrate_on_start {
+            database
+                .migrate()
+                .await
+                .context("cannot apply migrations")?;
+        }
+        let dependencies: Vec<Arc<dyn Dependency>> = vec![Arc::new(database.clone())];
+        let health = Health::new(dependencies, settings.health.check_timeout);
+
+        let router = router(&settings, &database, health.clone());
+        let listener = TcpListener::bind(settings.http.addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.http.addr))?;
+        Ok(Self {
+            listener,
+            router,
+            database,
+            health,
+            settings,
+        })
+    }
+
+    /// The address the listener is bound to.
+    ///
+    /// # Panics
+    /// If the socket has no local address, which a bound TCP listener always has.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// The ops database this application uses.
+    pub fn database(&self) -> &Database {
+        &self.database
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, waits up to
+    /// `http.shutdown_grace` for in-flight requests and closes the database pool.
+    ///
+    /// # Errors
+    /// When the server fails while serving.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Self {
+            listener,
+            router,
+            database,
+            health,
+            settings,
+        } = self;
+        let addr = listener.local_addr()?;
+        tracing::info!(addr = %addr, "serving HTTP");
+        let watcher = tokio::spawn(health.watch(settings.health.interval));
+        let upkeep = tokio::spawn(metrics::upkeep(metrics::handle()));
+
+        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: no new connections, finishing in-flight requests");
+            let _ = stopping_tx.send(());
+        })
+        .into_future();
+        tokio::pin!(server);
+        let grace = settings.http.shutdown_grace;
+        let outcome = tokio::select! {
+            outcome = &mut server => outcome.map_err(anyhow::Error::from),
+            () = async {
+                if stopping_rx.await.is_ok() {
+                    tokio::time::sleep(grace).await;
+                } else {
+                    std::future::pending::<()>().await;
+                }
+            } => {
+                tracing::warn!(grace = ?grace, "in-flight requests did not finish within the grace period");
+                Ok(())
+            }
+        };
+        watcher.abort();
+        upkeep.abort();
+        database.close().await;
+        tracing::info!("stopped");
+        outcome
+    }
+}
+
+fn router(settings: &Settings, database: &Database, health: Health) -> Router {
+    let api = tenet_ops_api::routes::router(database.clone()).layer(
+        axum::middleware::from_fn_with_state(database.clone(), tenet_ops_api::auth::require_actor),
+    );
+    let probes = Router::new()
+        .route("/health/live", get(health::live))
+        .route("/health/ready", get(health::ready))
+        .with_state(health)
+        .route("/metrics", get(metrics::render));
+    Router::new()
+        .nest("/api/v1", api)
+        .merge(probes)
+        .fallback(not_found)
+        // Layers wrap those added before them: the request context is outermost so the
+        // access log and metrics also see timeouts, oversized bodies and panics.
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::internal("a request handler panicked").into_response()
+        }))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            settings.http.request_timeout,
+        ))
+        .layer(RequestBodyLimitLayer::new(settings.http.body_limit_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            ClientAddress {
+                trust_forwarded_for: settings.http.trust_forwarded_for,
+            },
+            context::track,
+        ))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such route".into())
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("received SIGINT"),
+        () = terminate => tracing::info!("received SIGTERM"),
+    }
+}

@@ -1,0 +1,336 @@
+//! Settings: one typed struct per component, loaded once at start.
+//!
+//! Sources, the later winning: built-in defaults (enough for a single box), a TOML file
+//! (`--config PATH` or `TENET_CONFIG`), then environment variables `TENET_<SECTION>__<KEY>`,
+//! then command-line flags such as `--http`. Unknown keys are refused with the key and where
+//! it came from. Every key is documented in `docs/configuration.md`.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::error::Kind;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize, Serializer};
+
+/// The prefix of every environment variable Tenet reads.
+pub const ENV_PREFIX: &str = "TENET_";
+
+/// Every setting of the platform.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// The HTTP listener.
+    pub http: HttpSettings,
+    /// The ops database.
+    pub database: DatabaseSettings,
+    /// Local data (embedded mode).
+    pub data: DataSettings,
+    /// Logging.
+    pub log: LogSettings,
+    /// Dependency health checks.
+    pub health: HealthSettings,
+}
+
+/// `[http]`: the listener every HTTP target serves on.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSettings {
+    /// Address and port to listen on.
+    pub addr: SocketAddr,
+    /// Largest accepted request body, in bytes.
+    pub body_limit_bytes: usize,
+    /// A request still running after this long is answered 408.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// On SIGTERM/SIGINT, how long in-flight requests may take to finish.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_grace: Duration,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            body_limit_bytes: 2 * 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(30),
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+/// `[database]`: the ops database.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// `postgres://…` or `sqlite://…`. Empty: a SQLite file in the data directory, which is
+    /// what `tenet up` uses; `tenet serve` requires a URL.
+    pub url: Secret,
+    /// Upper bound on pooled connections per process.
+    pub max_connections: u32,
+    /// How long a query waits for a connection before failing.
+    #[serde(with = "humantime_serde")]
+    pub acquire_timeout: Duration,
+    /// Apply pending migrations when a process starts.
+    pub migrate_on_start: bool,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: Secret::default(),
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+            migrate_on_start: true,
+        }
+    }
+}
+
+/// `[data]`: where the embedded mode keeps its files.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataSettings {
+    /// The data directory: SQLite database, event log and lake.
+    pub dir: PathBuf,
+}
+
+impl Default for DataSettings {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("./tenet-data"),
+        }
+    }
+}
+
+/// `[log]`: what is logged and how.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// A filter in `tracing` syntax, e.g. `info` or `info,tenet_ops_api=debug`.
+    pub level: String,
+    /// `json` (one object per line, the default) or `text` (for a terminal).
+    pub format: LogFormat,
+    /// The `service` field of every line.
+    pub service: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            level: "info,sqlx=warn".to_owned(),
+            format: LogFormat::Json,
+            service: "tenet".to_owned(),
+        }
+    }
+}
+
+/// The shape of log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line.
+    Json,
+    /// Human-readable lines.
+    Text,
+}
+
+/// `[health]`: dependency checks behind `/health/ready` and the health gauges.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HealthSettings {
+    /// A dependency that does not answer within this time counts as down.
+    #[serde(with = "humantime_serde")]
+    pub check_timeout: Duration,
+    /// How often dependencies are checked in the background for the metrics.
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+}
+
+impl Default for HealthSettings {
+    fn default() -> Self {
+        Self {
+            check_timeout: Duration::from_secs(2),
+            interval: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A secret setting: never printed, serialized as `[redacted]` unless empty.
+#[derive(Clone, Default, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(SecretString);
+
+impl Secret {
+    /// The secret, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+
+    /// Whether no value was set.
+    pub fn is_empty(&self) -> bool {
+        self.expose().is_empty()
+    }
+
+    /// The value as a [`SecretString`].
+    pub fn to_secret_string(&self) -> SecretString {
+        self.0.clone()
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Self(SecretString::from(value))
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.is_empty() {
+            "\"\""
+        } else {
+            "[redacted]"
+        })
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(if self.is_empty() { "" } else { "[redacted]" })
+    }
+}
+
+/// Command-line flags that override a setting (the flag wins over file and environment).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `--http ADDR`.
+    pub http_addr: Option<SocketAddr>,
+    /// `--data-dir DIR`.
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Why the settings could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The configuration file named by `--config` or `TENET_CONFIG` does not exist.
+    #[error("configuration file {0} does not exist")]
+    MissingFile(PathBuf),
+    /// One or more settings are unknown or invalid; each line names the key and its source.
+    #[error("invalid configuration:\n{0}")]
+    Invalid(String),
+}
+
+impl Settings {
+    /// Loads the settings from the defaults, `file`, the process environment and `overrides`.
+    ///
+    /// # Errors
+    /// [`ConfigError::MissingFile`] when `file` does not exist, [`ConfigError::Invalid`] for
+    /// unknown keys and values of the wrong type.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let mut figment = Figment::new();
+        if let Some(file) = file {
+            if !file.is_file() {
+                return Err(ConfigError::MissingFile(file.to_owned()));
+            }
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__").ignore(&["config"]));
+        if let Some(addr) = overrides.http_addr {
+            figment = figment.merge(Serialized::default("http.addr", addr.to_string()));
+        }
+        if let Some(dir) = &overrides.data_dir {
+            figment = figment.merge(Serialized::default("data.dir", dir));
+        }
+        figment
+            .extract()
+            .map_err(|error| ConfigError::Invalid(describe(error)))
+    }
+
+    /// The effective settings as `section.key = value` lines, secrets redacted.
+    pub fn show(&self) -> String {
+        let table = toml::Table::try_from(self).expect("settings serialize to a TOML table");
+        let mut lines = Vec::new();
+        for (section, values) in &table {
+            match values {
+                toml::Value::Table(values) => {
+                    for (key, value) in values {
+                        lines.push(format!("{section}.{key} = {value}"));
+                    }
+                }
+                value => lines.push(format!("{section} = {value}")),
+            }
+        }
+        lines.join("\n")
+    }
+}
+
+/// One line per error: the dotted key, what is wrong, and the source (file or variable).
+fn describe(error: figment::Error) -> String {
+    error
+        .into_iter()
+        .map(|error| {
+            let path = &error.path;
+            let problem = match &error.kind {
+                Kind::UnknownField(_, expected) => {
+                    format!("unknown key (expected one of: {})", expected.join(", "))
+                }
+                other => other.to_string(),
+            };
+            let key = path.join(".");
+            let source = match &error.metadata {
+                Some(metadata) if metadata.name.contains("environment") => format!(
+                    "environment variable {ENV_PREFIX}{}",
+                    path.iter()
+                        .map(|part| part.to_ascii_uppercase())
+                        .collect::<Vec<_>>()
+                        .join("__")
+                ),
+                Some(metadata) => match &metadata.source {
+                    Some(figment::Source::File(file)) => format!("file {}", file.display()),
+                    _ => metadata.name.to_string(),
+                },
+                None => "defaults".to_owned(),
+            };
+            format!("  {key}: {problem} (from {source})")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_redacted_when_shown() {
+        let mut settings = Settings::default();
+        settings.database.url = Secret::from("postgres://app:hunter2@db/tenet".to_owned());
+        let shown = settings.show();
+        assert!(shown.contains("database.url = \"[redacted]\""), "{shown}");
+        assert!(!shown.contains("hunter2"));
+        assert!(!format!("{settings:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn show_lists_every_key_with_its_section() {
+        let shown = Settings::default().show();
+        for key in [
+            "http.addr = \"127.0.0.1:8080\"",
+            "http.request_timeout = \"30s\"",
+            "database.max_connections = 16",
+            "data.dir = \"./tenet-data\"",
+            "log.format = \"json\"",
+            "health.check_timeout = \"2s\"",
+        ] {
+            assert!(
+                shown.lines().any(|line| line == key),
+                "missing {key} in\n{shown}"
+            );
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! The `tenet` binary's library: configuration, telemetry, the HTTP application that composes
+//! the crates, and the one-shot commands.
+//!
+//! `src/main.rs` parses the command line and calls into this library; tests build the same
+//! [`app::Application`] on port 0.
+
+pub mod admin;
+pub mod app;
+pub mod config;
+pub mod http;
+pub mod telemetry;

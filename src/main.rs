@@ -1,0 +1,224 @@
+//! The `tenet` command line: parses arguments and wires the crates together.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use secrecy::ExposeSecret;
+use tenet::admin;
+use tenet::app::{self, Application, Mode, Target};
+use tenet::config::{Overrides, Settings};
+use tenet::telemetry::{self, Output};
+use tenet_events::{Role, TenantId};
+use uuid::Uuid;
+
+/// Tenet: a contact-center platform for tickets, customers, quality, HR and workforce
+/// management.
+#[derive(Parser)]
+#[command(name = "tenet", version, about)]
+struct Cli {
+    /// A TOML configuration file; environment variables TENET_<SECTION>__<KEY> override it.
+    #[arg(long, global = true, env = "TENET_CONFIG")]
+    config: Option<PathBuf>,
+    /// The data directory of the embedded mode (overrides data.dir).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run everything in one process on this machine: SQLite, local data, one HTTP port.
+    Up {
+        /// Address to serve HTTP on (overrides http.addr).
+        #[arg(long)]
+        http: Option<SocketAddr>,
+    },
+    /// Run the named targets against shared infrastructure (PostgreSQL, ...).
+    Serve {
+        /// Comma-separated targets to run: api.
+        #[arg(long, value_delimiter = ',', required = true)]
+        targets: Vec<Target>,
+        /// Address to serve HTTP on (overrides http.addr).
+        #[arg(long)]
+        http: Option<SocketAddr>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Inspect the configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Manage tenants and API tokens.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the effective settings as `key = value`, secrets redacted.
+    Show,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Tenants (client companies).
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// API tokens for integrations.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Create a tenant and print its id.
+    Create {
+        /// The company's display name.
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Issue a bearer token and print it (it is shown only once).
+    Create {
+        /// The tenant the token acts in.
+        #[arg(long)]
+        tenant: TenantId,
+        /// The role the token is authorised as.
+        #[arg(long)]
+        role: Role,
+        /// Days until the token expires (default: never).
+        #[arg(long)]
+        expires_in: Option<u32>,
+        /// A note saying what uses the token.
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// Revoke a token by its id.
+    Revoke {
+        /// The token's id, as printed when it was created.
+        id: Uuid,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let http_addr = match &cli.command {
+        Command::Up { http } | Command::Serve { http, .. } => *http,
+        _ => None,
+    };
+    let overrides = Overrides {
+        http_addr,
+        data_dir: cli.data_dir.clone(),
+    };
+    let settings = Settings::load(cli.config.as_deref(), &overrides)?;
+    match cli.command {
+        Command::Up { .. } => serve(settings, Mode::Embedded).await,
+        Command::Serve { targets, .. } => serve(settings, Mode::Serve(targets)).await,
+        Command::Config {
+            command: ConfigCommand::Show,
+        } => print(&settings.show()),
+        Command::Migrate => {
+            telemetry::init(&settings.log, Output::Stderr)?;
+            let database = admin::migrated_database(&settings).await?;
+            println!(
+                "database is up to date ({} migrations)",
+                database.known_migrations()
+            );
+            database.close().await;
+            Ok(())
+        }
+        Command::Admin { command } => {
+            telemetry::init(&settings.log, Output::Stderr)?;
+            let database = admin::migrated_database(&settings).await?;
+            let outcome = administer(&database, command).await;
+            database.close().await;
+            outcome
+        }
+    }
+}
+
+/// Prints `text` and a newline; a closed pipe (`tenet config show | head`) is not an error.
+fn print(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{text}") {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => Err(error.into()),
+        _ => Ok(()),
+    }
+}
+
+async fn serve(settings: Settings, mode: Mode) -> anyhow::Result<()> {
+    telemetry::init(&settings.log, Output::Stdout)?;
+    let application = Application::build(settings, mode).await?;
+    application.run_until(app::shutdown_signal()).await
+}
+
+async fn administer(
+    database: &tenet_ops_api::Database,
+    command: AdminCommand,
+) -> anyhow::Result<()> {
+    match command {
+        AdminCommand::Tenant {
+            command: TenantCommand::Create { name },
+        } => {
+            let tenant = admin::create_tenant(database, &name).await?;
+            println!("{}", tenant.id);
+        }
+        AdminCommand::Token {
+            command:
+                TokenCommand::Create {
+                    tenant,
+                    role,
+                    expires_in,
+                    label,
+                },
+        } => {
+            let issued = admin::create_token(database, tenant, role, expires_in, &label).await?;
+            println!("{}", issued.secret.expose_secret());
+            let expiry = issued
+                .token
+                .expires_at
+                .map_or_else(|| "never".to_owned(), |at| at.to_rfc3339());
+            eprintln!(
+                "token id {} for tenant {} as {}; expires {expiry}; it is shown only once",
+                issued.token.id, issued.token.tenant_id, issued.token.role
+            );
+        }
+        AdminCommand::Token {
+            command: TokenCommand::Revoke { id },
+        } => {
+            let token = admin::revoke_token(database, id).await?;
+            println!("revoked {}", token.id);
+        }
+    }
+    Ok(())
+}

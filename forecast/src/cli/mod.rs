@@ -2,7 +2,9 @@
 //! plus a run function each, returning what to print.
 
 mod erlang;
+mod schedule;
 
 pub use erlang::{
     ErlangArgs, ErlangCliError, ErlangReport, ModelArg, SlBasisArg, erlang_report, run_erlang,
 };
+pub use schedule::{CoverArgs, ScheduleCliError, ScheduleCommand, run_schedule};

@@ -105,7 +105,13 @@ mod tests {
     #[test]
     fn missing_or_unsafe_ids_are_replaced() {
         let long = "x".repeat(MAX_ID_LENGTH + 1);
-        for bad in [None, Some(""), Some("two words"), Some("line\nbreak"), Some(long.as_str())] {
+        for bad in [
+            None,
+            Some(""),
+            Some("two words"),
+            Some("line\nbreak"),
+            Some(long.as_str()),
+        ] {
             let context = TraceContext::continue_from(bad, bad, bad);
             assert!(Uuid::parse_str(&context.request_id).is_ok(), "{bad:?}");
             assert!(Uuid::parse_str(&context.operation_id).is_ok(), "{bad:?}");
@@ -119,6 +125,9 @@ mod tests {
         let child = parent.child();
         assert_eq!(child.request_id, parent.request_id);
         assert_eq!(child.operation_id, parent.operation_id);
-        assert_eq!(child.parent_phase_id.as_ref(), Some(&parent.operation_phase_id));
+        assert_eq!(
+            child.parent_phase_id.as_ref(),
+            Some(&parent.operation_phase_id)
+        );
     }
 }

@@ -1,0 +1,292 @@
+//! Strict decoding of events from JSON, with errors that name the offending field.
+//!
+//! Whatever arrives from outside (gateway requests, log records) is decoded here. A payload
+//! that is not exactly one known event is refused with a [`DecodeError`] that says which field
+//! is wrong and how; the gateway answers it as a 4xx and the lake writer records it in the
+//! dead-letter table beside the raw bytes. Unknown fields are refused rather than ignored: a
+//! misspelt optional field would otherwise vanish silently.
+
+use serde_json::{Map, Value};
+
+use crate::event::{EventType, decode_payload};
+use crate::ids::{EventId, OccurredAt};
+use crate::{Envelope, TenantId};
+
+/// The largest encoded event accepted, in bytes. Events carry identifiers and numbers, never
+/// free text, so anything near this size is not an event.
+pub const MAX_EVENT_BYTES: usize = 64 * 1024;
+
+/// The envelope's field names, in wire order.
+pub const ENVELOPE_FIELDS: [&str; 6] = [
+    "event_id",
+    "tenant_id",
+    "occurred_at",
+    "type",
+    "schema_version",
+    "data",
+];
+
+/// Why a payload is not a valid event.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// The payload is larger than [`MAX_EVENT_BYTES`].
+    #[error("event of {size} bytes exceeds the limit of {limit} bytes")]
+    TooLarge {
+        /// The payload's size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The payload is not JSON.
+    #[error("malformed JSON at line {line} column {column}: {reason}")]
+    Malformed {
+        /// 1-based line of the error.
+        line: usize,
+        /// 1-based column of the error.
+        column: usize,
+        /// The parser's message.
+        reason: String,
+    },
+    /// The payload is JSON but not an object.
+    #[error("an event must be a JSON object, got {found}")]
+    NotAnObject {
+        /// What it is instead (`array`, `string`, ...).
+        found: &'static str,
+    },
+    /// A required field is absent or null.
+    #[error("missing field `{field}`")]
+    MissingField {
+        /// The field's path, e.g. `tenant_id` or `data.agent_id`.
+        field: String,
+    },
+    /// A field the event type does not have.
+    #[error("unknown field `{field}`")]
+    UnknownField {
+        /// The field's path.
+        field: String,
+    },
+    /// A field of the wrong type or with an invalid value.
+    #[error("invalid field `{field}`: {reason}")]
+    InvalidField {
+        /// The field's path.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The `type` names no known event type.
+    #[error("unknown event type `{event_type}`")]
+    UnknownType {
+        /// The type as received.
+        event_type: String,
+    },
+    /// The event type is known but not at this schema version.
+    #[error("event type `{event_type}` has no schema version {version} (current: {current})")]
+    UnsupportedVersion {
+        /// The event type.
+        event_type: EventType,
+        /// The version received.
+        version: u64,
+        /// The newest version this build understands.
+        current: u16,
+    },
+}
+
+impl DecodeError {
+    /// A stable, machine-readable code for the dead-letter table and API error bodies.
+    pub fn code(&self) -> &'static str {
+        match self {
+            DecodeError::TooLarge { .. } => "too_large",
+            DecodeError::Malformed { .. } => "malformed_json",
+            DecodeError::NotAnObject { .. } => "not_an_object",
+            DecodeError::MissingField { .. } => "missing_field",
+            DecodeError::UnknownField { .. } => "unknown_field",
+            DecodeError::InvalidField { .. } => "invalid_field",
+            DecodeError::UnknownType { .. } => "unknown_type",
+            DecodeError::UnsupportedVersion { .. } => "unsupported_version",
+        }
+    }
+
+    /// The path of the offending field, when the error is about one field.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            DecodeError::MissingField { field }
+            | DecodeError::UnknownField { field }
+            | DecodeError::InvalidField { field, .. } => Some(field),
+            DecodeError::UnknownType { .. } => Some("type"),
+            DecodeError::UnsupportedVersion { .. } => Some("schema_version"),
+            DecodeError::TooLarge { .. }
+            | DecodeError::Malformed { .. }
+            | DecodeError::NotAnObject { .. } => None,
+        }
+    }
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn missing(field: &str) -> DecodeError {
+    DecodeError::MissingField {
+        field: field.to_owned(),
+    }
+}
+
+fn invalid(field: &str, reason: impl ToString) -> DecodeError {
+    DecodeError::InvalidField {
+        field: field.to_owned(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Takes a required field out of the envelope object; JSON `null` counts as missing.
+fn take(object: &mut Map<String, Value>, field: &str) -> Result<Value, DecodeError> {
+    match object.remove(field) {
+        None | Some(Value::Null) => Err(missing(field)),
+        Some(value) => Ok(value),
+    }
+}
+
+fn take_str(object: &mut Map<String, Value>, field: &str) -> Result<String, DecodeError> {
+    match take(object, field)? {
+        Value::String(text) => Ok(text),
+        other => Err(invalid(
+            field,
+            format!("expected a string, got {}", kind_of(&other)),
+        )),
+    }
+}
+
+/// Decodes one event from its JSON encoding.
+///
+/// # Errors
+///
+/// A [`DecodeError`] naming the first problem found: size, syntax, the envelope's fields in
+/// wire order, then the payload's fields.
+pub fn decode(bytes: &[u8]) -> Result<Envelope, DecodeError> {
+    if bytes.len() > MAX_EVENT_BYTES {
+        return Err(DecodeError::TooLarge {
+            size: bytes.len(),
+            limit: MAX_EVENT_BYTES,
+        });
+    }
+    let value: Value = serde_json::from_slice(bytes).map_err(|err| DecodeError::Malformed {
+        line: err.line(),
+        column: err.column(),
+        reason: err.to_string(),
+    })?;
+    decode_value(value)
+}
+
+/// Decodes one event from an already parsed JSON value (an element of a batch).
+///
+/// # Errors
+///
+/// As [`decode`], except for size and syntax, which the caller has checked.
+pub fn decode_value(value: Value) -> Result<Envelope, DecodeError> {
+    let Value::Object(mut object) = value else {
+        return Err(DecodeError::NotAnObject {
+            found: kind_of(&value),
+        });
+    };
+    if let Some(unknown) = object
+        .keys()
+        .find(|key| !ENVELOPE_FIELDS.contains(&key.as_str()))
+    {
+        return Err(DecodeError::UnknownField {
+            field: unknown.clone(),
+        });
+    }
+
+    let event_id = take_str(&mut object, "event_id")?
+        .parse::<EventId>()
+        .map_err(|err| invalid("event_id", err))?;
+    let tenant_id = take_str(&mut object, "tenant_id")?
+        .parse::<TenantId>()
+        .map_err(|err| invalid("tenant_id", err))?;
+    let occurred_at = OccurredAt::parse(&take_str(&mut object, "occurred_at")?)
+        .map_err(|err| invalid("occurred_at", err))?;
+    let type_name = take_str(&mut object, "type")?;
+    let event_type = EventType::from_wire_name(&type_name).ok_or(DecodeError::UnknownType {
+        event_type: type_name,
+    })?;
+    let version = match take(&mut object, "schema_version")? {
+        Value::Number(number) => number.as_u64().ok_or_else(|| {
+            invalid(
+                "schema_version",
+                format!("expected a positive integer, got {number}"),
+            )
+        })?,
+        other => {
+            return Err(invalid(
+                "schema_version",
+                format!("expected a positive integer, got {}", kind_of(&other)),
+            ));
+        }
+    };
+    // Older versions of a type get an upgrade arm here when its version is bumped.
+    if version != u64::from(event_type.schema_version()) {
+        return Err(DecodeError::UnsupportedVersion {
+            event_type,
+            version,
+            current: event_type.schema_version(),
+        });
+    }
+    let data = take(&mut object, "data")?;
+    if !data.is_object() {
+        return Err(invalid(
+            "data",
+            format!("expected an object, got {}", kind_of(&data)),
+        ));
+    }
+    let event = decode_payload(event_type, data).map_err(payload_error)?;
+    Ok(Envelope {
+        event_id,
+        tenant_id,
+        occurred_at,
+        event,
+    })
+}
+
+/// Turns serde's error for the `data` object into a [`DecodeError`] naming the field.
+///
+/// serde reports missing and unknown fields only as messages (``missing field `x` ``), so the
+/// field name is taken from the message.
+fn payload_error(err: serde_path_to_error::Error<serde_json::Error>) -> DecodeError {
+    let path = err.path().to_string();
+    let at = if path == "." {
+        "data".to_owned()
+    } else {
+        format!("data.{path}")
+    };
+    let message = err.into_inner().to_string();
+    let quoted = |prefix: &str| {
+        message
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split('`').next())
+            .map(|name| {
+                // An unknown key is already the last segment of the path; a missing one is not.
+                if at.ends_with(&format!(".{name}")) {
+                    at.clone()
+                } else {
+                    format!("{at}.{name}")
+                }
+            })
+    };
+    if let Some(field) = quoted("missing field `") {
+        DecodeError::MissingField { field }
+    } else if let Some(field) = quoted("unknown field `") {
+        DecodeError::UnknownField { field }
+    } else {
+        DecodeError::InvalidField {
+            field: at,
+            reason: message,
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! The catalog of event types: every type's wire name, family and current schema version.
+//!
+//! The catalog is declared once (the `catalog!` invocation below) and generates [`Event`],
+//! [`EventType`] and the per-type payload decoder, so adding an event type is one line here
+//! plus its payload struct in its family's module.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::EventFamily;
+use crate::agent_state::{
+    AgentLoggedIn, AgentLoggedOut, AgentNotReady, AgentReady, AgentStateEvent,
+};
+use crate::attendance::{AttendanceEvent, BadgeSwiped};
+use crate::calls::{
+    CallAnswered, CallEnded, CallEvent, CallHeld, CallOffered, CallRingNoAnswer, CallTransferred,
+    CallUnheld,
+};
+use crate::qa::{QaEvaluated, QaEvent};
+use crate::surveys::{SurveyAnswered, SurveyEvent};
+use crate::tickets::{
+    TicketAssigned, TicketClosed, TicketCommented, TicketCreated, TicketEvent, TicketReopened,
+    TicketStatusChanged,
+};
+
+macro_rules! catalog {
+    ($(
+        $family:ident($family_enum:ident) {
+            $( $variant:ident($payload:ident) = $name:literal @ $version:literal, )*
+        }
+    )*) => {
+        /// What happened: one payload of one event type. On the wire this is the envelope's
+        /// `data` object; the type travels beside it in the envelope's `type`.
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+        #[serde(untagged)]
+        pub enum Event {
+            $(
+                #[doc = concat!("An event of the `", stringify!($family), "` family.")]
+                $family($family_enum),
+            )*
+        }
+
+        /// Every event type, named as on the wire (`call.offered`, `ticket.closed`, ...).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum EventType {
+            $( $(
+                #[doc = concat!("`", $name, "`.")]
+                $payload,
+            )* )*
+        }
+
+        impl EventType {
+            /// Every event type, grouped by family.
+            pub const ALL: &'static [EventType] = &[$( $( EventType::$payload, )* )*];
+
+            /// The wire name, e.g. `call.ended`.
+            pub fn as_str(&self) -> &'static str {
+                match self {
+                    $( $( EventType::$payload => $name, )* )*
+                }
+            }
+
+            /// The family (topic and lake table) the type belongs to.
+            pub fn family(&self) -> EventFamily {
+                match self {
+                    $( $( EventType::$payload => EventFamily::$family, )* )*
+                }
+            }
+
+            /// The schema version producers write today.
+            pub fn schema_version(&self) -> u16 {
+                match self {
+                    $( $( EventType::$payload => $version, )* )*
+                }
+            }
+
+            /// The type named `name` on the wire, if there is one.
+            pub fn from_wire_name(name: &str) -> Option<Self> {
+                match name {
+                    $( $( $name => Some(EventType::$payload), )* )*
+                    _ => None,
+                }
+            }
+        }
+
+        impl Event {
+            /// The event's type.
+            pub fn event_type(&self) -> EventType {
+                match self {
+                    $( $( Event::$family($family_enum::$variant(_)) => EventType::$payload, )* )*
+                }
+            }
+        }
+
+        $( $(
+            impl From<$payload> for Event {
+                fn from(payload: $payload) -> Self {
+                    Event::$family($family_enum::$variant(payload))
+                }
+            }
+        )* )*
+
+        /// Decodes the `data` object of an event of `event_type` at its current version.
+        pub(crate) fn decode_payload(
+            event_type: EventType,
+            data: serde_json::Value,
+        ) -> Result<Event, serde_path_to_error::Error<serde_json::Error>> {
+            match event_type {
+                $( $(
+                    EventType::$payload => {
+                        serde_path_to_error::deserialize::<_, $payload>(data).map(Event::from)
+                    }
+                )* )*
+            }
+        }
+    };
+}
+
+catalog! {
+    Calls(CallEvent) {
+        Offered(CallOffered) = "call.offered" @ 1,
+        Answered(CallAnswered) = "call.answered" @ 1,
+        Held(CallHeld) = "call.held" @ 1,
+        Unheld(CallUnheld) = "call.unheld" @ 1,
+        Transferred(CallTransferred) = "call.transferred" @ 1,
+        RingNoAnswer(CallRingNoAnswer) = "call.ring_no_answer" @ 1,
+        Ended(CallEnded) = "call.ended" @ 1,
+    }
+    Tickets(TicketEvent) {
+        Created(TicketCreated) = "ticket.created" @ 1,
+        StatusChanged(TicketStatusChanged) = "ticket.status_changed" @ 1,
+        Assigned(TicketAssigned) = "ticket.assigned" @ 1,
+        Commented(TicketCommented) = "ticket.commented" @ 1,
+        Closed(TicketClosed) = "ticket.closed" @ 1,
+        Reopened(TicketReopened) = "ticket.reopened" @ 1,
+    }
+    AgentState(AgentStateEvent) {
+        LoggedIn(AgentLoggedIn) = "agent.logged_in" @ 1,
+        Ready(AgentReady) = "agent.ready" @ 1,
+        NotReady(AgentNotReady) = "agent.not_ready" @ 1,
+        LoggedOut(AgentLoggedOut) = "agent.logged_out" @ 1,
+    }
+    Attendance(AttendanceEvent) {
+        BadgeSwiped(BadgeSwiped) = "attendance.badge_swiped" @ 1,
+    }
+    Surveys(SurveyEvent) {
+        Answered(SurveyAnswered) = "survey.answered" @ 1,
+    }
+    Qa(QaEvent) {
+        Evaluated(QaEvaluated) = "qa.evaluated" @ 1,
+    }
+}
+
+impl Event {
+    /// The family (topic and lake table) the event belongs to.
+    pub fn family(&self) -> EventFamily {
+        self.event_type().family()
+    }
+}
+
+impl fmt::Display for EventType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_type_is_named_after_its_family_prefix_and_round_trips() {
+        let prefixes = [
+            (EventFamily::Calls, "call."),
+            (EventFamily::Tickets, "ticket."),
+            (EventFamily::AgentState, "agent."),
+            (EventFamily::Attendance, "attendance."),
+            (EventFamily::Surveys, "survey."),
+            (EventFamily::Qa, "qa."),
+        ];
+        for event_type in EventType::ALL {
+            let (_, prefix) = prefixes
+                .iter()
+                .find(|(family, _)| *family == event_type.family())
+                .unwrap();
+            assert!(event_type.as_str().starts_with(prefix), "{event_type}");
+            assert_eq!(
+                EventType::from_wire_name(event_type.as_str()),
+                Some(*event_type)
+            );
+        }
+        assert_eq!(EventType::ALL.len(), 20);
+        assert_eq!(EventType::from_wire_name("call.teleported"), None);
+    }
+}

@@ -1,0 +1,206 @@
+//! API tokens on PostgreSQL and SQLite: every `/api/v1` route needs one, the tenant comes
+//! from it, and revoked or expired tokens stop working.
+
+use chrono::Duration;
+use secrecy::ExposeSecret;
+use serde_json::Value;
+use tenet::admin;
+use tenet_events::Role;
+use tenet_ops_api::tokens;
+
+use crate::harness::{RunningApp, TestDatabase, settings};
+
+async fn me(app: &RunningApp, token: Option<&str>) -> (u16, Value) {
+    let mut request = reqwest::Client::new().get(format!("{}/api/v1/me", app.base));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+async fn token_lifecycle(app: RunningApp) {
+    let acme = admin::create_tenant(&app.database, "Acme Utilities")
+        .await
+        .unwrap();
+    let globex = admin::create_tenant(&app.database, "Globex Social")
+        .await
+        .unwrap();
+    let acme_token = admin::create_token(&app.database, acme.id, Role::ProjectManager, None, "crm")
+        .await
+        .unwrap();
+    let globex_token = admin::create_token(&app.database, globex.id, Role::Operator, Some(30), "")
+        .await
+        .unwrap();
+
+    let (status, body) = me(&app, Some(acme_token.secret.expose_secret())).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["tenant_id"], acme.id.to_string());
+    assert_eq!(body["tenant_name"], "Acme Utilities");
+    assert_eq!(body["role"], "project_manager");
+    assert_eq!(body["principal"]["kind"], "api_token");
+
+    let (status, body) = me(&app, Some(globex_token.secret.expose_secret())).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["tenant_id"], globex.id.to_string());
+    assert_eq!(body["role"], "operator");
+
+    let (status, body) = me(&app, None).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"]["code"], "unauthenticated");
+    let (status, _) = me(&app, Some("tnt_not-a-real-token")).await;
+    assert_eq!(status, 401);
+    let (status, _) = me(&app, Some("garbage")).await;
+    assert_eq!(status, 401);
+
+    admin::revoke_token(&app.database, acme_token.token.id)
+        .await
+        .unwrap();
+    let (status, body) = me(&app, Some(acme_token.secret.expose_secret())).await;
+    assert_eq!(status, 401);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("revoked"),
+        "{body}"
+    );
+
+    let expired = tokens::issue(
+        &app.database,
+        acme.id,
+        Role::Admin,
+        "",
+        Some(Duration::seconds(-1)),
+    )
+    .await
+    .unwrap();
+    let (status, body) = me(&app, Some(expired.secret.expose_secret())).await;
+    assert_eq!(status, 401);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("expired"),
+        "{body}"
+    );
+
+    let unknown_tenant = admin::create_token(
+        &app.database,
+        tenet_events::TenantId::generate(),
+        Role::Admin,
+        None,
+        "",
+    )
+    .await;
+    assert!(
+        unknown_tenant
+            .unwrap_err()
+            .to_string()
+            .contains("does not exist")
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn token_lifecycle_on_postgres() {
+    let database = TestDatabase::create().await;
+    let data = tempfile::tempdir().unwrap();
+    token_lifecycle(RunningApp::serve_api(settings(Some(database.url()), data.path())).await).await;
+}
+
+#[tokio::test]
+async fn token_lifecycle_on_sqlite() {
+    let data = tempfile::tempdir().unwrap();
+    token_lifecycle(
+        RunningApp::start(settings(None, data.path()), tenet::app::Mode::Embedded).await,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn token_created_on_the_command_line_authenticates_and_revoke_stops_it() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let run = |args: Vec<String>| async move {
+        let output = crate::harness::tenet().args(&args).output().await.unwrap();
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (
+            String::from_utf8(output.stdout).unwrap().trim().to_owned(),
+            String::from_utf8(output.stderr).unwrap(),
+        )
+    };
+    let args = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+
+    let (tenant, _) = run(args(&[
+        "admin",
+        "tenant",
+        "create",
+        "Initech",
+        "--data-dir",
+        dir,
+    ]))
+    .await;
+    let (token, details) = run(args(&[
+        "admin",
+        "token",
+        "create",
+        "--tenant",
+        &tenant,
+        "--role",
+        "qa_lead",
+        "--expires-in",
+        "7",
+        "--data-dir",
+        dir,
+    ]))
+    .await;
+    assert!(token.starts_with("tnt_"), "{token}");
+    let token_id = details
+        .split_whitespace()
+        .nth(2)
+        .expect("stderr names the token id")
+        .to_owned();
+
+    let app = RunningApp::start(settings(None, data.path()), tenet::app::Mode::Embedded).await;
+    let (status, body) = me(&app, Some(&token)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["role"], "qa_lead");
+    assert_eq!(body["principal"]["id"], token_id.as_str());
+
+    run(args(&[
+        "admin",
+        "token",
+        "revoke",
+        &token_id,
+        "--data-dir",
+        dir,
+    ]))
+    .await;
+    let (status, _) = me(&app, Some(&token)).await;
+    assert_eq!(status, 401);
+    app.stop().await;
+
+    let bad_role = crate::harness::tenet()
+        .args([
+            "admin",
+            "token",
+            "create",
+            "--tenant",
+            &tenant,
+            "--role",
+            "boss",
+            "--data-dir",
+            dir,
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(!bad_role.status.success());
+    assert!(String::from_utf8_lossy(&bad_role.stderr).contains("unknown role `boss`"));
+}

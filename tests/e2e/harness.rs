@@ -1,0 +1,255 @@
+//! What the tests share: fresh databases, the binary, a cuttable TCP proxy.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sqlx::{Connection, Executor, PgConnection};
+use tenet::app::{Application, Mode, Target};
+use tenet::config::{Secret, Settings};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::process::{Child, Command};
+use tokio::task::AbortHandle;
+
+/// The server every test database is created on.
+pub fn postgres_admin_url() -> String {
+    std::env::var("TENET_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A database created for one test.
+pub struct TestDatabase {
+    pub name: String,
+}
+
+impl TestDatabase {
+    /// Creates an empty database with a unique name.
+    pub async fn create() -> Self {
+        let name = format!("tenet_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect(&postgres_admin_url())
+            .await
+            .expect("PostgreSQL is reachable at TENET_TEST_POSTGRES_URL");
+        admin
+            .execute(format!(r#"create database "{name}""#).as_str())
+            .await
+            .expect("create the test database");
+        Self { name }
+    }
+
+    /// The URL of this database, optionally through another host and port.
+    pub fn url_via(&self, addr: Option<SocketAddr>) -> String {
+        let admin = postgres_admin_url();
+        let (base, _) = admin.rsplit_once('/').expect("the URL names a database");
+        let base = match addr {
+            Some(addr) => {
+                let (scheme_user, _) = base.rsplit_once('@').expect("the URL has user@host");
+                format!("{scheme_user}@{addr}")
+            }
+            None => base.to_owned(),
+        };
+        format!("{base}/{}", self.name)
+    }
+
+    pub fn url(&self) -> String {
+        self.url_via(None)
+    }
+}
+
+/// Settings for an in-process application on a free port.
+pub fn settings(database_url: Option<String>, data_dir: &Path) -> Settings {
+    let mut settings = Settings::default();
+    settings.http.addr = "127.0.0.1:0".parse().unwrap();
+    settings.data.dir = data_dir.to_owned();
+    settings.database.url = Secret::from(database_url.unwrap_or_default());
+    settings.database.acquire_timeout = Duration::from_secs(1);
+    settings.health.check_timeout = Duration::from_secs(1);
+    settings
+}
+
+/// A running in-process application and its base URL.
+pub struct RunningApp {
+    pub base: String,
+    pub database: tenet_ops_api::Database,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningApp {
+    pub async fn start(settings: Settings, mode: Mode) -> Self {
+        let app = Application::build(settings, mode)
+            .await
+            .expect("application builds");
+        let base = format!("http://{}", app.local_addr());
+        let database = app.database().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(app.run_until(async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            base,
+            database,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    pub async fn serve_api(settings: Settings) -> Self {
+        Self::start(settings, Mode::Serve(vec![Target::Api])).await
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        (&mut self.task)
+            .await
+            .expect("server task")
+            .expect("server ends cleanly");
+    }
+}
+
+/// The `tenet` binary under test.
+pub fn tenet() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tenet"));
+    command.env_clear();
+    if let Ok(path) = std::env::var("PATH") {
+        command.env("PATH", path);
+    }
+    command.kill_on_drop(true);
+    command
+}
+
+/// A `tenet up` process whose stdout (the JSON log) is collected line by line.
+pub struct UpProcess {
+    pub child: Child,
+    pub base: String,
+    pub lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl UpProcess {
+    /// Starts `tenet up` on a free port and waits for its "serving HTTP" line.
+    pub async fn start(data_dir: &Path) -> Self {
+        let mut child = tenet()
+            .args(["up", "--http", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn tenet up");
+        let stdout = child.stdout.take().unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
+        let collected = lines.clone();
+        tokio::spawn(async move {
+            let mut addr_tx = Some(addr_tx);
+            let mut reader = BufReader::new(stdout).lines();
+            while let Ok(Some(line)) = reader.next_line().await {
+                if let Ok(value) = serde_json::from_str::<serde_json::Value>(&line)
+                    && value["message"] == "serving HTTP"
+                    && let Some(tx) = addr_tx.take()
+                {
+                    let _ = tx.send(value["addr"].as_str().unwrap_or_default().to_owned());
+                }
+                collected.lock().unwrap().push(line);
+            }
+        });
+        let addr = tokio::time::timeout(Duration::from_secs(30), addr_rx)
+            .await
+            .expect("tenet up logs `serving HTTP` within 30 s")
+            .expect("tenet up is running");
+        Self {
+            child,
+            base: format!("http://{addr}"),
+            lines,
+        }
+    }
+
+    /// Sends SIGTERM and waits for the exit code.
+    pub async fn terminate(mut self) -> (Option<i32>, Vec<String>) {
+        let pid = self.child.id().expect("running").to_string();
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let exit = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("tenet exits within 30 s of SIGTERM")
+            .expect("wait");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let lines = self.lines.lock().unwrap().clone();
+        (exit.code(), lines)
+    }
+}
+
+/// A TCP proxy in front of a real server whose link can be cut and restored, to make a
+/// dependency unreachable without stopping it.
+pub struct Proxy {
+    pub addr: SocketAddr,
+    state: Arc<Mutex<ProxyState>>,
+}
+
+struct ProxyState {
+    up: bool,
+    connections: Vec<AbortHandle>,
+}
+
+impl Proxy {
+    pub async fn start(upstream: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = Arc::new(Mutex::new(ProxyState {
+            up: true,
+            connections: Vec::new(),
+        }));
+        let shared = state.clone();
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !shared.lock().unwrap().up {
+                    drop(inbound);
+                    continue;
+                }
+                let task = tokio::spawn(async move {
+                    if let Ok(mut outbound) = TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                shared.lock().unwrap().connections.push(task.abort_handle());
+            }
+        });
+        Self { addr, state }
+    }
+
+    /// Drops every open connection and refuses new ones.
+    pub fn cut(&self) {
+        let mut state = self.state.lock().unwrap();
+        state.up = false;
+        for connection in state.connections.drain(..) {
+            connection.abort();
+        }
+    }
+
+    /// Accepts connections again.
+    pub fn restore(&self) {
+        self.state.lock().unwrap().up = true;
+    }
+}
+
+/// The host and port of the test PostgreSQL server.
+pub fn postgres_addr() -> SocketAddr {
+    let url = postgres_admin_url();
+    let after_at = url.rsplit_once('@').map_or(url.as_str(), |(_, rest)| rest);
+    let host_port = after_at.split('/').next().unwrap();
+    let host_port = if host_port.contains(':') {
+        host_port.to_owned()
+    } else {
+        format!("{host_port}:5432")
+    };
+    std::net::ToSocketAddrs::to_socket_addrs(&host_port)
+        .unwrap()
+        .next()
+        .unwrap()
+}

@@ -1,0 +1,14 @@
+//! End-to-end tests: the real `tenet` binary and application against real PostgreSQL and
+//! SQLite.
+//!
+//! PostgreSQL is reached at `TENET_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`); every test gets a fresh database.
+
+mod harness;
+
+mod auth;
+mod config;
+mod logs;
+mod migrations;
+mod probes;
+mod up;

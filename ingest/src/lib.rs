@@ -1,0 +1,21 @@
+//! Ingestion: how events get from their producers into the lake.
+//!
+//! Outside systems (telephony, access control, messengers) post to the gateway; the ops API's
+//! outbox relay publishes state changes. Both write to the event log (Kafka in the distributed
+//! mode, a durable local log on a single box). The lake writer consumes the log and lands each
+//! event exactly once in the Delta tables that [`tenet_lakehouse`](../tenet_lakehouse) reads;
+//! events that cannot be decoded or validated go to a dead-letter table with their raw payload.
+//!
+//! - [`log`]: the [`EventLog`] trait every log implements (append a batch durably, read from an
+//!   offset, commit a consumer group's offset) and its types.
+//! - [`embedded`]: [`EmbeddedLog`], the durable local log of `tenet up`: segment files with
+//!   CRC-framed records, group commit, crash recovery, retention.
+
+pub mod embedded;
+pub mod log;
+
+pub use embedded::{EmbeddedLog, EmbeddedLogConfig, RetentionPolicy};
+pub use log::{
+    EventLog, GroupId, Header, LogError, Offset, OffsetRange, ReadLimits, Record, RecordPosition,
+    StoredRecord, TopicName, TopicPartition, partition_for_key,
+};

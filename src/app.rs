@@ -17,6 +17,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
+use tenet_ops_api::auth::AuthSettings;
 use tenet_ops_api::{ApiError, Database, DatabaseOptions};
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -216,9 +217,13 @@ impl Application {
 }
 
 fn router(settings: &Settings, database: &Database, health: Health) -> Router {
-    let api = tenet_ops_api::routes::router(database.clone()).layer(
-        axum::middleware::from_fn_with_state(database.clone(), tenet_ops_api::auth::require_actor),
-    );
+    let auth = AuthSettings {
+        session_lifetime: settings.auth.session_lifetime,
+        secure_cookies: settings.auth.secure_cookies,
+        max_failed_logins: settings.auth.max_failed_logins,
+        lockout: settings.auth.lockout,
+    };
+    let api = tenet_ops_api::routes::router(database.clone(), auth);
     let probes = Router::new()
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))

@@ -33,6 +33,8 @@ pub struct Settings {
     pub log: LogSettings,
     /// Dependency health checks.
     pub health: HealthSettings,
+    /// Sign-in and sessions.
+    pub auth: AuthSettings,
 }
 
 /// `[http]`: the listener every HTTP target serves on.
@@ -157,6 +159,33 @@ impl Default for HealthSettings {
         Self {
             check_timeout: Duration::from_secs(2),
             interval: Duration::from_secs(10),
+        }
+    }
+}
+
+/// `[auth]`: sign-in and browser sessions.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    /// How long a browser session lasts after sign-in.
+    #[serde(with = "humantime_serde")]
+    pub session_lifetime: Duration,
+    /// Mark the session cookie `Secure`: set it when users reach Tenet over HTTPS.
+    pub secure_cookies: bool,
+    /// Failed sign-ins in a row after which the account is locked.
+    pub max_failed_logins: u32,
+    /// How long a locked account stays locked.
+    #[serde(with = "humantime_serde")]
+    pub lockout: Duration,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            session_lifetime: Duration::from_secs(12 * 3600),
+            secure_cookies: false,
+            max_failed_logins: 5,
+            lockout: Duration::from_secs(15 * 60),
         }
     }
 }

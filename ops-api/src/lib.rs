@@ -9,9 +9,18 @@
 pub mod auth;
 pub mod db;
 pub mod error;
+pub mod extract;
+pub mod idempotency;
+pub mod outbox;
+pub mod passwords;
+pub mod projects;
+pub mod rbac;
 pub mod routes;
+pub mod sessions;
 pub mod tenants;
+pub mod tickets;
 pub mod tokens;
+pub mod users;
 
 pub use db::{Backend, Database, DatabaseError, DatabaseOptions};
 pub use error::ApiError;

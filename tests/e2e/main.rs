@@ -11,4 +11,5 @@ mod config;
 mod logs;
 mod migrations;
 mod probes;
+mod tickets;
 mod up;

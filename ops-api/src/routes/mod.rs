@@ -1,14 +1,51 @@
 //! The `/api/v1` routes of the ops API, relative to `/api/v1`.
 
+mod auth;
 mod me;
+mod projects;
+mod tickets;
+mod users;
+
+use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 
+use crate::auth::{AuthSettings, require_actor};
 use crate::db::Database;
 
-/// The ops API's routes. The caller nests them under `/api/v1` behind
-/// [`require_actor`](crate::auth::require_actor).
-pub fn router(db: Database) -> Router {
-    Router::new().route("/me", get(me::get)).with_state(db)
+/// What the handlers share.
+#[derive(Clone)]
+pub(crate) struct OpsState {
+    pub(crate) db: Database,
+    pub(crate) auth: Arc<AuthSettings>,
+}
+
+/// The ops API's routes, to be nested under `/api/v1`. Sign-in is open; everything else is
+/// behind [`require_actor`].
+pub fn router(db: Database, auth: AuthSettings) -> Router {
+    let state = OpsState {
+        db: db.clone(),
+        auth: Arc::new(auth),
+    };
+    let protected = Router::new()
+        .route("/auth/logout", post(auth::logout))
+        .route("/me", get(me::get))
+        .route("/users", get(users::list).post(users::create))
+        .route("/users/{id}", get(users::get))
+        .route("/projects", get(projects::list).post(projects::create))
+        .route("/projects/{id}", get(projects::get))
+        .route("/projects/{id}/members", post(projects::add_member))
+        .route("/tickets", get(tickets::list).post(tickets::create))
+        .route("/tickets/{id}", get(tickets::get).patch(tickets::update))
+        .route(
+            "/tickets/{id}/comments",
+            get(tickets::comments).post(tickets::comment),
+        )
+        .route("/tickets/{id}/history", get(tickets::history))
+        .route_layer(axum::middleware::from_fn_with_state(db, require_actor));
+    Router::new()
+        .route("/auth/login", post(auth::login))
+        .merge(protected)
+        .with_state(state)
 }

@@ -1,0 +1,75 @@
+//! Request body extraction that answers in the API's error format.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderMap, StatusCode, header};
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// A JSON body deserialized into `T`; see [`parse_json`].
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let headers = request.headers().clone();
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| ApiError::Invalid {
+                status: rejection.status(),
+                message: rejection.body_text(),
+                field: None,
+            })?;
+        parse_json(&headers, &bytes).map(ApiJson)
+    }
+}
+
+/// Parses a JSON request body: 415 without a JSON content type, 400 for malformed JSON, 422
+/// for JSON of the wrong shape, each naming the field at fault.
+///
+/// # Errors
+/// [`ApiError::Invalid`] as above.
+pub fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, bytes: &[u8]) -> Result<T, ApiError> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|mime| {
+            let mime = mime.trim();
+            mime.eq_ignore_ascii_case("application/json") || mime.ends_with("+json")
+        });
+    if !is_json {
+        return Err(ApiError::Invalid {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            message: "the body must be JSON (Content-Type: application/json)".into(),
+            field: None,
+        });
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        let status = if inner.is_data() {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        ApiError::Invalid {
+            status,
+            message: format!("invalid JSON body: {inner}"),
+            field: (path != "." && !path.is_empty()).then_some(path),
+        }
+    })?;
+    deserializer.end().map_err(|error| ApiError::Invalid {
+        status: StatusCode::BAD_REQUEST,
+        message: format!("invalid JSON body: {error}"),
+        field: None,
+    })?;
+    Ok(value)
+}

@@ -1,0 +1,143 @@
+//! Role-based access control: one table of role × action → scope.
+//!
+//! Every handler asks [`authorize`] before it touches data; the scope it gets back is applied
+//! in the repository query, so a caller only ever sees rows of their tenant, and within it
+//! what the scope allows. The whole matrix is walked by a test against the live API.
+
+use serde::Serialize;
+use tenet_events::{Actor, Role};
+
+use crate::error::ApiError;
+
+/// Something a caller may want to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Read tickets, their comments and history.
+    TicketRead,
+    /// Create tickets.
+    TicketCreate,
+    /// Change a ticket's status, priority or assignee.
+    TicketUpdate,
+    /// Comment on tickets.
+    TicketComment,
+    /// See projects.
+    ProjectRead,
+    /// Create projects and manage their members.
+    ProjectManage,
+    /// See the users of the tenant.
+    UserRead,
+    /// Create and change users.
+    UserManage,
+}
+
+impl Action {
+    /// Every action.
+    pub const ALL: [Action; 8] = [
+        Action::TicketRead,
+        Action::TicketCreate,
+        Action::TicketUpdate,
+        Action::TicketComment,
+        Action::ProjectRead,
+        Action::ProjectManage,
+        Action::UserRead,
+        Action::UserManage,
+    ];
+}
+
+/// How far an allowed action reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Not allowed.
+    Denied,
+    /// Only tickets assigned to the caller.
+    Assigned,
+    /// Only the projects the caller is a member of.
+    Projects,
+    /// The whole tenant.
+    Tenant,
+}
+
+/// The permission table.
+pub fn scope(role: Role, action: Action) -> Scope {
+    use Action::*;
+    use Scope::*;
+    match (role, action) {
+        (Role::Admin, _) => Tenant,
+
+        (Role::ProjectGroupManager, UserManage) => Denied,
+        (Role::ProjectGroupManager, _) => Tenant,
+
+        (Role::ProjectManager, UserRead) => Tenant,
+        (Role::ProjectManager, UserManage) => Denied,
+        (Role::ProjectManager, _) => Projects,
+
+        (Role::Operator, UserRead) => Tenant,
+        (Role::Operator, ProjectManage | UserManage) => Denied,
+        (Role::Operator, _) => Projects,
+
+        (Role::Executor, TicketRead | TicketUpdate | TicketComment) => Assigned,
+        (Role::Executor, ProjectRead) => Projects,
+        (Role::Executor, UserRead) => Tenant,
+        (Role::Executor, _) => Denied,
+
+        (Role::Customer, TicketRead | TicketCreate | TicketComment | ProjectRead) => Projects,
+        (Role::Customer, _) => Denied,
+
+        (Role::QaEvaluator | Role::QaLead, TicketRead | ProjectRead | UserRead) => Tenant,
+        (Role::QaEvaluator | Role::QaLead, _) => Denied,
+
+        (Role::Hr, UserRead) => Tenant,
+        (Role::Hr, _) => Denied,
+    }
+}
+
+/// The scope `actor` has for `action`.
+///
+/// # Errors
+/// [`ApiError::Forbidden`] when the table denies it.
+pub fn authorize(actor: &Actor, action: Action) -> Result<Scope, ApiError> {
+    match scope(actor.role, action) {
+        Scope::Denied => Err(ApiError::Forbidden(format!(
+            "role {} may not {}",
+            actor.role,
+            serde_json::to_value(action)
+                .ok()
+                .and_then(|value| value.as_str().map(str::to_owned))
+                .unwrap_or_default()
+                .replace('_', " ")
+        ))),
+        scope => Ok(scope),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admin_reaches_the_whole_tenant_for_everything() {
+        for action in Action::ALL {
+            assert_eq!(scope(Role::Admin, action), Scope::Tenant);
+        }
+    }
+
+    #[test]
+    fn only_admins_manage_users() {
+        for role in Role::ALL {
+            let expected = if role == Role::Admin {
+                Scope::Tenant
+            } else {
+                Scope::Denied
+            };
+            assert_eq!(scope(role, Action::UserManage), expected, "{role}");
+        }
+    }
+
+    #[test]
+    fn customers_never_change_tickets() {
+        assert_eq!(scope(Role::Customer, Action::TicketUpdate), Scope::Denied);
+        assert_eq!(scope(Role::Customer, Action::TicketRead), Scope::Projects);
+    }
+}

@@ -1,0 +1,755 @@
+//! Tickets (обращения): contacts from every channel and the work done on them.
+//!
+//! Every change is one transaction that updates the ticket, appends to its history and
+//! enqueues the event describing it in the outbox. Updates name the version they were based
+//! on, so two operators cannot overwrite each other silently.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tenet_events::identity::Principal;
+use tenet_events::ids::{AgentId, CommentId, ProjectId, TicketId};
+use tenet_events::tickets::{
+    Author, Channel, TicketAssigned, TicketClosed, TicketCommented, TicketCreated, TicketPriority,
+    TicketReopened, TicketStatus, TicketStatusChanged,
+};
+use tenet_events::{Actor, Envelope, OccurredAt, TraceContext};
+use uuid::Uuid;
+
+use crate::db::Database;
+use crate::outbox::OutboxRecord;
+use crate::rbac::Scope;
+use crate::{enqueue, on_backend};
+
+/// A stored ticket.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ticket {
+    /// Its id.
+    pub id: Uuid,
+    /// Its project.
+    pub project_id: Uuid,
+    /// Its number within the tenant (1, 2, 3...).
+    pub number: i64,
+    /// One line saying what it is about.
+    pub subject: String,
+    /// The request in full.
+    pub description: String,
+    /// The channel it came in through.
+    pub channel: Channel,
+    /// Where it is in its workflow.
+    pub status: TicketStatus,
+    /// How urgent it is.
+    pub priority: TicketPriority,
+    /// Who works it.
+    pub assignee_id: Option<Uuid>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Its version: send it back with a change.
+    pub version: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct TicketRow {
+    id: Uuid,
+    project_id: Uuid,
+    number: i64,
+    subject: String,
+    description: String,
+    channel: String,
+    status: String,
+    priority: String,
+    assignee_id: Option<Uuid>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    version: i64,
+}
+
+const COLUMNS: &str = "id, project_id, number, subject, description, channel, status, priority, \
+                       assignee_id, created_at, updated_at, version";
+
+fn stored<T: DeserializeOwned>(column: &'static str, text: &str) -> Result<T, sqlx::Error> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned())).map_err(|error| {
+        sqlx::Error::ColumnDecode {
+            index: column.into(),
+            source: Box::new(error),
+        }
+    })
+}
+
+impl TryFrom<TicketRow> for Ticket {
+    type Error = sqlx::Error;
+
+    fn try_from(row: TicketRow) -> Result<Self, Self::Error> {
+        Ok(Ticket {
+            id: row.id,
+            project_id: row.project_id,
+            number: row.number,
+            subject: row.subject,
+            description: row.description,
+            channel: stored("channel", &row.channel)?,
+            status: stored("status", &row.status)?,
+            priority: stored("priority", &row.priority)?,
+            assignee_id: row.assignee_id,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            version: row.version,
+        })
+    }
+}
+
+/// What goes wrong with a ticket operation.
+#[derive(Debug, thiserror::Error)]
+pub enum TicketError {
+    /// No such ticket in the tenant (or not one the caller may see).
+    #[error("ticket not found")]
+    NotFound,
+    /// The ticket changed since the version the caller based the change on.
+    #[error(
+        "the ticket was changed by someone else (now at version {current}); reload it and retry"
+    )]
+    VersionConflict {
+        /// The version now stored.
+        current: i64,
+    },
+    /// The workflow does not allow this status change.
+    #[error("a ticket cannot go from {} to {}", .from.as_str(), .to.as_str())]
+    InvalidTransition {
+        /// The status now.
+        from: TicketStatus,
+        /// The status asked for.
+        to: TicketStatus,
+    },
+    /// The assignee is not an active user of the tenant.
+    #[error("assignee {0} is not an active user of this tenant")]
+    UnknownAssignee(Uuid),
+    /// The change changes nothing.
+    #[error("the change has no effect")]
+    NoChange,
+    /// The database failed.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Whether the default workflow allows `from` → `to`.
+pub fn transition_allowed(from: TicketStatus, to: TicketStatus) -> bool {
+    use TicketStatus::*;
+    match (from, to) {
+        (a, b) if a == b => false,
+        (_, New) => false,
+        (Closed, other) => other == Open,
+        (Solved, other) => matches!(other, Open | Closed),
+        _ => true,
+    }
+}
+
+/// What it takes to create a ticket.
+#[derive(Debug, Clone)]
+pub struct NewTicket {
+    /// Its project.
+    pub project_id: Uuid,
+    /// One line, 1 to 300 characters.
+    pub subject: String,
+    /// The request in full.
+    pub description: String,
+    /// The channel it came in through.
+    pub channel: Channel,
+    /// How urgent it is.
+    pub priority: TicketPriority,
+    /// Who should work it.
+    pub assignee_id: Option<Uuid>,
+}
+
+fn actor_json(actor: &Actor) -> String {
+    serde_json::to_string(&actor.principal).unwrap_or_default()
+}
+
+fn agent(id: Uuid) -> Option<AgentId> {
+    AgentId::parse(id.to_string()).ok()
+}
+
+fn ticket_id(id: Uuid) -> TicketId {
+    TicketId::parse(id.to_string()).expect("a UUID is a valid ticket id")
+}
+
+/// Creates a ticket, numbering it within the tenant.
+///
+/// # Errors
+/// [`TicketError::UnknownAssignee`] for an assignee outside the tenant; database errors.
+pub async fn create(
+    db: &Database,
+    actor: &Actor,
+    trace: Option<&TraceContext>,
+    new: NewTicket,
+) -> Result<Ticket, TicketError> {
+    if let Some(assignee) = new.assignee_id {
+        ensure_assignee(db, actor, assignee).await?;
+    }
+    let now = Utc::now();
+    let id = Uuid::now_v7();
+    let tenant = actor.tenant_id.as_uuid();
+    let envelope = Envelope::new(
+        actor.tenant_id,
+        OccurredAt::from_datetime(now).unwrap_or_else(|_| OccurredAt::now()),
+        TicketCreated {
+            ticket_id: ticket_id(id),
+            channel: new.channel,
+            customer_id: None,
+            project_id: ProjectId::parse(new.project_id.to_string()).ok(),
+            queue_id: None,
+            priority: Some(new.priority),
+        },
+    );
+    let record = OutboxRecord::new(&envelope, trace);
+    let number: i64 = on_backend!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let number: i64 = sqlx::query_scalar(
+            "insert into ticket_numbers (tenant_id, last_number) values ($1, 1) \
+             on conflict (tenant_id) do update set last_number = ticket_numbers.last_number + 1 \
+             returning last_number",
+        )
+        .bind(tenant)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "insert into tickets (id, tenant_id, project_id, number, subject, description, channel, \
+             status, priority, assignee_id, created_at, updated_at) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+        )
+        .bind(id)
+        .bind(tenant)
+        .bind(new.project_id)
+        .bind(number)
+        .bind(&new.subject)
+        .bind(&new.description)
+        .bind(new.channel.as_str())
+        .bind(TicketStatus::New.as_str())
+        .bind(new.priority.as_str())
+        .bind(new.assignee_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "insert into ticket_history (id, tenant_id, ticket_id, actor, field, old_value, new_value, at) \
+             values ($1, $2, $3, $4, 'created', null, $5, $6)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(tenant)
+        .bind(id)
+        .bind(actor_json(actor))
+        .bind(&new.subject)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        enqueue!(&mut *tx, &record)?;
+        tx.commit().await?;
+        number
+    });
+    Ok(Ticket {
+        id,
+        project_id: new.project_id,
+        number,
+        subject: new.subject,
+        description: new.description,
+        channel: new.channel,
+        status: TicketStatus::New,
+        priority: new.priority,
+        assignee_id: new.assignee_id,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    })
+}
+
+async fn ensure_assignee(db: &Database, actor: &Actor, assignee: Uuid) -> Result<(), TicketError> {
+    match crate::users::get(db, actor.tenant_id, assignee).await? {
+        Some(user) if user.active => Ok(()),
+        _ => Err(TicketError::UnknownAssignee(assignee)),
+    }
+}
+
+/// Which tickets a caller may see: the scope of their role and who they are.
+#[derive(Debug, Clone, Copy)]
+pub struct Visibility {
+    /// The scope from the permission table.
+    pub scope: Scope,
+    /// The signed-in user, if the caller is one.
+    pub user: Option<Uuid>,
+}
+
+impl Visibility {
+    /// The visibility of `actor` with `scope`.
+    pub fn of(actor: &Actor, scope: Scope) -> Self {
+        let user = match actor.principal {
+            Principal::User(id) => Some(id),
+            _ => None,
+        };
+        Self { scope, user }
+    }
+
+    fn flags(&self) -> (bool, bool, bool) {
+        (
+            self.scope == Scope::Tenant,
+            self.scope == Scope::Projects,
+            self.scope == Scope::Assigned,
+        )
+    }
+}
+
+/// The visibility clause, with `$2`..`$5` bound by [`bind_visibility`]: all, by project
+/// membership, or assigned to the user.
+const VISIBLE: &str = "($2 or ($3 and t.project_id in (select m.project_id from project_members m \
+                       where m.tenant_id = t.tenant_id and m.user_id = $5)) \
+                       or ($4 and t.assignee_id = $5))";
+
+/// Filters for listing tickets.
+#[derive(Debug, Clone, Default)]
+pub struct TicketFilter {
+    /// Only this project.
+    pub project_id: Option<Uuid>,
+    /// Only this status.
+    pub status: Option<TicketStatus>,
+    /// Only tickets assigned to this user.
+    pub assignee_id: Option<Uuid>,
+    /// Only tickets after this one (the previous page's `next_cursor`).
+    pub after: Option<Uuid>,
+    /// At most this many.
+    pub limit: i64,
+}
+
+/// One ticket the caller may see.
+///
+/// # Errors
+/// Database errors.
+pub async fn get(
+    db: &Database,
+    actor: &Actor,
+    visibility: Visibility,
+    id: Uuid,
+) -> Result<Option<Ticket>, sqlx::Error> {
+    let (all, projects, assigned) = visibility.flags();
+    let row: Option<TicketRow> = on_backend!(db, |pool| {
+        sqlx::query_as(&format!(
+            "select {COLUMNS} from tickets t where t.tenant_id = $1 and {VISIBLE} and t.id = $6"
+        ))
+        .bind(actor.tenant_id.as_uuid())
+        .bind(all)
+        .bind(projects)
+        .bind(assigned)
+        .bind(visibility.user)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+    });
+    row.map(Ticket::try_from).transpose()
+}
+
+/// The tickets the caller may see that match `filter`, oldest first.
+///
+/// # Errors
+/// Database errors.
+pub async fn list(
+    db: &Database,
+    actor: &Actor,
+    visibility: Visibility,
+    filter: &TicketFilter,
+) -> Result<Vec<Ticket>, sqlx::Error> {
+    let (all, projects, assigned) = visibility.flags();
+    let sql = format!(
+        "select {COLUMNS} from tickets t where t.tenant_id = $1 and {VISIBLE} \
+         and ($6 is null or t.project_id = $6) and ($7 is null or t.status = $7) \
+         and ($8 is null or t.assignee_id = $8) and ($9 is null or t.id > $9) \
+         order by t.id limit $10"
+    );
+    let rows: Vec<TicketRow> = on_backend!(db, |pool| {
+        sqlx::query_as(&sql)
+            .bind(actor.tenant_id.as_uuid())
+            .bind(all)
+            .bind(projects)
+            .bind(assigned)
+            .bind(visibility.user)
+            .bind(filter.project_id)
+            .bind(filter.status.map(|status| status.as_str()))
+            .bind(filter.assignee_id)
+            .bind(filter.after)
+            .bind(filter.limit)
+            .fetch_all(pool)
+            .await?
+    });
+    rows.into_iter().map(Ticket::try_from).collect()
+}
+
+/// A change to a ticket, based on the version the caller saw.
+#[derive(Debug, Clone, Default)]
+pub struct TicketChange {
+    /// The new status.
+    pub status: Option<TicketStatus>,
+    /// The new priority.
+    pub priority: Option<TicketPriority>,
+    /// The new assignee (`Some(None)` unassigns).
+    pub assignee_id: Option<Option<Uuid>>,
+}
+
+/// Applies `change` to `ticket` if it is still at `ticket.version`.
+///
+/// # Errors
+/// [`TicketError::VersionConflict`] when someone changed it meanwhile,
+/// [`TicketError::InvalidTransition`], [`TicketError::UnknownAssignee`],
+/// [`TicketError::NoChange`]; database errors.
+pub async fn update(
+    db: &Database,
+    actor: &Actor,
+    trace: Option<&TraceContext>,
+    ticket: &Ticket,
+    expected_version: i64,
+    change: TicketChange,
+) -> Result<Ticket, TicketError> {
+    if ticket.version != expected_version {
+        return Err(TicketError::VersionConflict {
+            current: ticket.version,
+        });
+    }
+    let mut next = ticket.clone();
+    let mut history: Vec<(&'static str, Option<String>, Option<String>)> = Vec::new();
+    let mut events = Vec::new();
+    let now = Utc::now();
+    let at = OccurredAt::from_datetime(now).unwrap_or_else(|_| OccurredAt::now());
+    let tid = ticket_id(ticket.id);
+    if let Some(status) = change.status.filter(|status| *status != ticket.status) {
+        if !transition_allowed(ticket.status, status) {
+            return Err(TicketError::InvalidTransition {
+                from: ticket.status,
+                to: status,
+            });
+        }
+        next.status = status;
+        history.push((
+            "status",
+            Some(ticket.status.as_str().into()),
+            Some(status.as_str().into()),
+        ));
+        let reopened = matches!(ticket.status, TicketStatus::Closed | TicketStatus::Solved)
+            && status == TicketStatus::Open;
+        events.push(if status == TicketStatus::Closed {
+            Envelope::new(
+                actor.tenant_id,
+                at,
+                TicketClosed {
+                    ticket_id: tid.clone(),
+                    resolution: None,
+                },
+            )
+        } else if reopened {
+            Envelope::new(
+                actor.tenant_id,
+                at,
+                TicketReopened {
+                    ticket_id: tid.clone(),
+                    reason: None,
+                },
+            )
+        } else {
+            Envelope::new(
+                actor.tenant_id,
+                at,
+                TicketStatusChanged {
+                    ticket_id: tid.clone(),
+                    from: ticket.status,
+                    to: status,
+                },
+            )
+        });
+    }
+    if let Some(priority) = change
+        .priority
+        .filter(|priority| *priority != ticket.priority)
+    {
+        next.priority = priority;
+        history.push((
+            "priority",
+            Some(ticket.priority.as_str().into()),
+            Some(priority.as_str().into()),
+        ));
+    }
+    if let Some(assignee) = change
+        .assignee_id
+        .filter(|assignee| *assignee != ticket.assignee_id)
+    {
+        if let Some(user) = assignee {
+            ensure_assignee(db, actor, user).await?;
+        }
+        next.assignee_id = assignee;
+        history.push((
+            "assignee_id",
+            ticket.assignee_id.map(|id| id.to_string()),
+            assignee.map(|id| id.to_string()),
+        ));
+        if let Some(assignee_id) = assignee.and_then(agent) {
+            events.push(Envelope::new(
+                actor.tenant_id,
+                at,
+                TicketAssigned {
+                    ticket_id: tid.clone(),
+                    assignee_id,
+                    previous_assignee_id: ticket.assignee_id.and_then(agent),
+                    queue_id: None,
+                },
+            ));
+        }
+    }
+    if history.is_empty() {
+        return Err(TicketError::NoChange);
+    }
+    next.version = ticket.version + 1;
+    next.updated_at = now;
+    let records: Vec<OutboxRecord> = events
+        .iter()
+        .map(|event| OutboxRecord::new(event, trace))
+        .collect();
+    let tenant = actor.tenant_id.as_uuid();
+    let author = actor_json(actor);
+    let updated = on_backend!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let result = sqlx::query(
+            "update tickets set status = $1, priority = $2, assignee_id = $3, updated_at = $4, \
+             version = version + 1 where tenant_id = $5 and id = $6 and version = $7",
+        )
+        .bind(next.status.as_str())
+        .bind(next.priority.as_str())
+        .bind(next.assignee_id)
+        .bind(now)
+        .bind(tenant)
+        .bind(ticket.id)
+        .bind(expected_version)
+        .execute(&mut *tx)
+        .await?;
+        if result.rows_affected() == 1 {
+            for (field, old, new) in &history {
+                sqlx::query(
+                    "insert into ticket_history (id, tenant_id, ticket_id, actor, field, old_value, new_value, at) \
+                     values ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(Uuid::now_v7())
+                .bind(tenant)
+                .bind(ticket.id)
+                .bind(&author)
+                .bind(*field)
+                .bind(old)
+                .bind(new)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            for record in &records {
+                enqueue!(&mut *tx, record)?;
+            }
+            tx.commit().await?;
+            true
+        } else {
+            tx.rollback().await?;
+            false
+        }
+    });
+    if !updated {
+        let current = current_version(db, actor, ticket.id)
+            .await?
+            .ok_or(TicketError::NotFound)?;
+        return Err(TicketError::VersionConflict { current });
+    }
+    Ok(next)
+}
+
+async fn current_version(
+    db: &Database,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<Option<i64>, sqlx::Error> {
+    Ok(on_backend!(db, |pool| {
+        sqlx::query_scalar("select version from tickets where tenant_id = $1 and id = $2")
+            .bind(actor.tenant_id.as_uuid())
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+    }))
+}
+
+/// A comment on a ticket.
+#[derive(Debug, Clone, Serialize)]
+pub struct Comment {
+    /// Its id.
+    pub id: Uuid,
+    /// Who wrote it.
+    pub author: Principal,
+    /// Whether the customer can see it.
+    pub public: bool,
+    /// Its text.
+    pub body: String,
+    /// When it was written.
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct CommentRow {
+    id: Uuid,
+    author: String,
+    public: bool,
+    body: String,
+    created_at: DateTime<Utc>,
+}
+
+/// Adds a comment to a ticket.
+///
+/// # Errors
+/// Database errors.
+pub async fn comment(
+    db: &Database,
+    actor: &Actor,
+    trace: Option<&TraceContext>,
+    ticket: &Ticket,
+    body: String,
+    public: bool,
+) -> Result<Comment, TicketError> {
+    let now = Utc::now();
+    let comment = Comment {
+        id: Uuid::now_v7(),
+        author: actor.principal.clone(),
+        public,
+        body,
+        created_at: now,
+    };
+    let author = match actor.principal {
+        Principal::User(id) => agent(id).map_or(Author::System, Author::Agent),
+        Principal::ApiToken(_) | Principal::System => Author::System,
+    };
+    let envelope = Envelope::new(
+        actor.tenant_id,
+        OccurredAt::from_datetime(now).unwrap_or_else(|_| OccurredAt::now()),
+        TicketCommented {
+            ticket_id: ticket_id(ticket.id),
+            comment_id: CommentId::parse(comment.id.to_string())
+                .expect("a UUID is a valid comment id"),
+            author,
+            public,
+            body_chars: u32::try_from(comment.body.chars().count()).unwrap_or(u32::MAX),
+        },
+    );
+    let record = OutboxRecord::new(&envelope, trace);
+    let tenant = actor.tenant_id.as_uuid();
+    on_backend!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        sqlx::query(
+            "insert into ticket_comments (id, tenant_id, ticket_id, author, public, body, created_at) \
+             values ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(comment.id)
+        .bind(tenant)
+        .bind(ticket.id)
+        .bind(actor_json(actor))
+        .bind(public)
+        .bind(&comment.body)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        enqueue!(&mut *tx, &record)?;
+        tx.commit().await?;
+    });
+    Ok(comment)
+}
+
+/// A ticket's comments, oldest first; internal ones only when `include_internal`.
+///
+/// # Errors
+/// Database errors.
+pub async fn comments(
+    db: &Database,
+    actor: &Actor,
+    ticket: Uuid,
+    include_internal: bool,
+) -> Result<Vec<Comment>, sqlx::Error> {
+    let rows: Vec<CommentRow> = on_backend!(db, |pool| {
+        sqlx::query_as(
+            "select id, author, public, body, created_at from ticket_comments \
+             where tenant_id = $1 and ticket_id = $2 and (public or $3) order by id",
+        )
+        .bind(actor.tenant_id.as_uuid())
+        .bind(ticket)
+        .bind(include_internal)
+        .fetch_all(pool)
+        .await?
+    });
+    Ok(rows
+        .into_iter()
+        .map(|row| Comment {
+            id: row.id,
+            author: serde_json::from_str(&row.author).unwrap_or(Principal::System),
+            public: row.public,
+            body: row.body,
+            created_at: row.created_at,
+        })
+        .collect())
+}
+
+/// One entry of a ticket's history.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct HistoryEntry {
+    /// Its id.
+    pub id: Uuid,
+    /// What changed: `created`, `status`, `priority`, `assignee_id`.
+    pub field: String,
+    /// The value before.
+    pub old_value: Option<String>,
+    /// The value after.
+    pub new_value: Option<String>,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who, as JSON of the principal.
+    #[serde(skip)]
+    pub actor: String,
+}
+
+/// A ticket's history, oldest first.
+///
+/// # Errors
+/// Database errors.
+pub async fn history(
+    db: &Database,
+    actor: &Actor,
+    ticket: Uuid,
+) -> Result<Vec<HistoryEntry>, sqlx::Error> {
+    Ok(on_backend!(db, |pool| {
+        sqlx::query_as(
+            "select id, field, old_value, new_value, at, actor from ticket_history \
+             where tenant_id = $1 and ticket_id = $2 order by id",
+        )
+        .bind(actor.tenant_id.as_uuid())
+        .bind(ticket)
+        .fetch_all(pool)
+        .await?
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use TicketStatus::*;
+
+    #[test]
+    fn closed_tickets_only_reopen() {
+        assert!(transition_allowed(Closed, Open));
+        for to in [New, Pending, OnHold, Solved] {
+            assert!(!transition_allowed(Closed, to), "{to:?}");
+        }
+    }
+
+    #[test]
+    fn nothing_goes_back_to_new_or_stays_put() {
+        for from in [New, Open, Pending, OnHold, Solved, Closed] {
+            assert!(!transition_allowed(from, New));
+            assert!(!transition_allowed(from, from));
+        }
+        assert!(transition_allowed(New, Open));
+        assert!(transition_allowed(Pending, Solved));
+        assert!(transition_allowed(Solved, Closed));
+    }
+}

@@ -532,3 +532,125 @@ async fn unknown_topics_and_partitions_are_named_in_errors() {
         "topic `tenet.calls.v1` has 1 partitions, no partition 3"
     );
 }
+
+const CRASH_CHILD_DIR: &str = "TENET_TEST_LOG_CRASH_CHILD_DIR";
+
+/// The child half of the crash test: producers append forever and print every acknowledgement.
+fn produce_until_killed(dir: &str) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let log = Arc::new(
+            EmbeddedLog::open(
+                dir,
+                EmbeddedLogConfig {
+                    segment_bytes: 16 * 1024,
+                    ..EmbeddedLogConfig::default()
+                },
+            )
+            .unwrap(),
+        );
+        let producers: Vec<_> = (0..4)
+            .map(|producer| {
+                let log = Arc::clone(&log);
+                tokio::spawn(async move {
+                    for append in 0.. {
+                        let values = (0..3).map(|i| format!("p{producer}-{append}-{i}"));
+                        let key = format!("tenant-{producer}");
+                        let positions = log.append(&topic(), records(&key, values)).await.unwrap();
+                        let mut out = std::io::stdout().lock();
+                        for (i, position) in positions.iter().enumerate() {
+                            writeln!(
+                                out,
+                                "acked p{producer}-{append}-{i} {} {}",
+                                position.partition, position.offset
+                            )
+                            .unwrap();
+                        }
+                        out.flush().unwrap();
+                    }
+                })
+            })
+            .collect();
+        for producer in producers {
+            producer.await.unwrap();
+        }
+    });
+}
+
+#[test]
+fn a_producer_killed_mid_stream_loses_no_acknowledged_record() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+
+    if let Ok(dir) = std::env::var(CRASH_CHILD_DIR) {
+        produce_until_killed(&dir);
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut acknowledged = Vec::new();
+    for _crash in 0..3 {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "a_producer_killed_mid_stream_loses_no_acknowledged_record",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CRASH_CHILD_DIR, dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let before = acknowledged.len();
+        for line in stdout.lines() {
+            let line = line.unwrap();
+            let Some(ack) = line.strip_prefix("acked ") else {
+                continue;
+            };
+            let fields: Vec<&str> = ack.split(' ').collect();
+            acknowledged.push((
+                fields[0].to_owned(),
+                fields[1].parse::<u32>().unwrap(),
+                fields[2].parse::<u64>().unwrap(),
+            ));
+            if acknowledged.len() - before >= 3_000 {
+                break;
+            }
+        }
+        // SIGKILL: no destructors, no clean shutdown, appends in flight.
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let log = EmbeddedLog::open(dir.path(), EmbeddedLogConfig::default()).unwrap();
+        let mut stored: BTreeMap<(u32, u64), String> = BTreeMap::new();
+        for partition in 0..log.partition_count(&topic()).await.unwrap() {
+            let range = log.offset_range(&tp(partition)).await.unwrap();
+            let mut next = range.start;
+            while next < range.end {
+                for record in log
+                    .read(&tp(partition), next, ReadLimits::default())
+                    .await
+                    .unwrap()
+                {
+                    next = record.offset.next();
+                    stored.insert(
+                        (partition, record.offset.0),
+                        String::from_utf8(record.value).unwrap(),
+                    );
+                }
+            }
+        }
+        assert!(acknowledged.len() >= 9_000);
+        for (value, partition, offset) in &acknowledged {
+            assert_eq!(
+                stored.get(&(*partition, *offset)),
+                Some(value),
+                "acknowledged record {value} at {partition}/{offset}"
+            );
+        }
+    });
+}

@@ -12,6 +12,7 @@ use tenet::app::{self, Application, Mode, Target};
 use tenet::config::{Overrides, Settings};
 use tenet::telemetry::{self, Output};
 use tenet_events::{Role, TenantId};
+use tenet_forecast::cli::{ErlangArgs, ScheduleCommand, run_erlang, run_schedule};
 use uuid::Uuid;
 
 /// Tenet: a contact-center platform for tickets, customers, quality, HR and workforce
@@ -57,6 +58,13 @@ enum Command {
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
+    },
+    /// Erlang B, C or A for one interval: evaluate an agent count or staff for targets.
+    Erlang(ErlangArgs),
+    /// Shift scheduling.
+    Schedule {
+        #[command(subcommand)]
+        command: ScheduleCommand,
     },
 }
 
@@ -147,6 +155,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Config {
             command: ConfigCommand::Show,
         } => print(&settings.show()),
+        Command::Erlang(args) => print(&run_erlang(&args)?.to_string()),
+        Command::Schedule { command } => print(&run_schedule(&command)?.to_string()),
         Command::Migrate => {
             telemetry::init(&settings.log, Output::Stderr)?;
             let database = admin::migrated_database(&settings).await?;

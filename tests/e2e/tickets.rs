@@ -492,3 +492,61 @@ async fn another_tenant_cannot_see_or_touch_a_tenants_tickets() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn every_role_and_action_of_the_permission_table_is_enforced_by_the_api() {
+    use tenet_ops_api::rbac::{Action, Scope, scope};
+
+    on_both(async |world: World| {
+        let (_, ticket) = world
+            .call(Method::POST, "/tickets", &world.admin, Some(json!({"project_id": world.project, "subject": "Matrix", "channel": "email"})))
+            .await;
+        let ticket = ticket["id"].as_str().unwrap().to_owned();
+        let tenant = world.tenant.parse().unwrap();
+        let mut checked = 0;
+        for role in Role::ALL {
+            let token = admin::create_token(&world.app.database, tenant, role, None, "")
+                .await
+                .unwrap()
+                .secret
+                .expose_secret()
+                .to_owned();
+            for action in Action::ALL {
+                let (method, path, body) = match action {
+                    Action::TicketRead => (Method::GET, "/tickets".to_owned(), None),
+                    Action::TicketCreate => (
+                        Method::POST,
+                        "/tickets".to_owned(),
+                        Some(json!({"project_id": world.project, "subject": "Matrix", "channel": "voice"})),
+                    ),
+                    Action::TicketUpdate => (Method::PATCH, format!("/tickets/{ticket}"), Some(json!({"version": 99, "priority": "low"}))),
+                    Action::TicketComment => (Method::POST, format!("/tickets/{ticket}/comments"), Some(json!({"body": "matrix"}))),
+                    Action::ProjectRead => (Method::GET, "/projects".to_owned(), None),
+                    Action::ProjectManage => (
+                        Method::POST,
+                        format!("/projects/{}/members", world.project),
+                        Some(json!({"user_id": world.operator_id})),
+                    ),
+                    Action::UserRead => (Method::GET, "/users".to_owned(), None),
+                    Action::UserManage => (
+                        Method::POST,
+                        "/users".to_owned(),
+                        Some(json!({"email": format!("{}-{checked}@acme.test", role.as_str()), "display_name": "M", "role": "operator", "password": PASSWORD})),
+                    ),
+                };
+                let (status, answer) = world.call(method.clone(), &path, &token, body).await;
+                let denied = scope(role, action) == Scope::Denied;
+                assert_eq!(
+                    status == StatusCode::FORBIDDEN,
+                    denied,
+                    "{role} {action:?} ({method} {path}) answered {status}: {answer}"
+                );
+                assert!(!status.is_server_error(), "{role} {action:?}: {status}");
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, Role::ALL.len() * Action::ALL.len());
+        world.app.stop().await;
+    })
+    .await;
+}

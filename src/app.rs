@@ -17,7 +17,10 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use tenet_ops_api::auth::AuthSettings;
+use tenet_ingest::gateway::Gateway;
+use tenet_ingest::{EmbeddedLog, EmbeddedLogConfig, EventLog};
+use tenet_ops_api::auth::{AuthSettings, require_actor};
+use tenet_ops_api::rbac::{Action, require_permission};
 use tenet_ops_api::{ApiError, Database, DatabaseOptions};
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -28,6 +31,7 @@ use crate::config::{DatabaseSettings, Settings};
 use crate::http::context::{self, ClientAddress};
 use crate::http::health::{self, Dependency, Health};
 use crate::http::metrics;
+use crate::relay::{self, RelaySettings};
 
 /// How the process is deployed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +109,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     database: Database,
+    log: Option<Arc<dyn EventLog>>,
     health: Health,
     settings: Settings,
 }
@@ -130,10 +135,22 @@ impl Application {
                 .await
                 .context("cannot apply migrations")?;
         }
+        let log: Option<Arc<dyn EventLog>> = match &mode {
+            Mode::Embedded => {
+                let dir = settings.data.dir.join("log");
+                let log = tokio::task::spawn_blocking(move || {
+                    EmbeddedLog::open(dir, EmbeddedLogConfig::default())
+                })
+                .await?
+                .context("cannot open the event log in the data directory")?;
+                Some(Arc::new(log))
+            }
+            Mode::Serve(_) => None,
+        };
         let dependencies: Vec<Arc<dyn Dependency>> = vec![Arc::new(database.clone())];
         let health = Health::new(dependencies, settings.health.check_timeout);
 
-        let router = router(&settings, &database, health.clone());
+        let router = router(&settings, &database, log.clone(), health.clone());
         let listener = TcpListener::bind(settings.http.addr)
             .await
             .with_context(|| format!("cannot listen on {}", settings.http.addr))?;
@@ -141,6 +158,7 @@ impl Application {
             listener,
             router,
             database,
+            log,
             health,
             settings,
         })
@@ -154,6 +172,11 @@ impl Application {
         self.listener
             .local_addr()
             .expect("a bound listener has an address")
+    }
+
+    /// The event log of the embedded mode.
+    pub fn event_log(&self) -> Option<Arc<dyn EventLog>> {
+        self.log.clone()
     }
 
     /// The ops database this application uses.
@@ -174,6 +197,7 @@ impl Application {
             listener,
             router,
             database,
+            log,
             health,
             settings,
         } = self;
@@ -181,6 +205,8 @@ impl Application {
         tracing::info!(addr = %addr, "serving HTTP");
         let watcher = tokio::spawn(health.watch(settings.health.interval));
         let upkeep = tokio::spawn(metrics::upkeep(metrics::handle()));
+        let relay = log
+            .map(|log| tokio::spawn(relay::run(database.clone(), log, RelaySettings::default())));
 
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let server = axum::serve(
@@ -210,20 +236,41 @@ impl Application {
         };
         watcher.abort();
         upkeep.abort();
+        if let Some(relay) = relay {
+            relay.abort();
+        }
         database.close().await;
         tracing::info!("stopped");
         outcome
     }
 }
 
-fn router(settings: &Settings, database: &Database, health: Health) -> Router {
+fn router(
+    settings: &Settings,
+    database: &Database,
+    log: Option<Arc<dyn EventLog>>,
+    health: Health,
+) -> Router {
     let auth = AuthSettings {
         session_lifetime: settings.auth.session_lifetime,
         secure_cookies: settings.auth.secure_cookies,
         max_failed_logins: settings.auth.max_failed_logins,
         lockout: settings.auth.lockout,
     };
-    let api = tenet_ops_api::routes::router(database.clone(), auth);
+    let mut api = tenet_ops_api::routes::router(database.clone(), auth);
+    if let Some(log) = log {
+        let gateway = Gateway::new(log)
+            .router()
+            .route_layer(axum::middleware::from_fn_with_state(
+                Action::EventIngest,
+                require_permission,
+            ))
+            .route_layer(axum::middleware::from_fn_with_state(
+                database.clone(),
+                require_actor,
+            ));
+        api = api.merge(gateway);
+    }
     let probes = Router::new()
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))

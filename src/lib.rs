@@ -8,4 +8,5 @@ pub mod admin;
 pub mod app;
 pub mod config;
 pub mod http;
+pub mod relay;
 pub mod telemetry;

@@ -10,8 +10,11 @@
 //!   offset, commit a consumer group's offset) and its types.
 //! - [`embedded`]: [`EmbeddedLog`], the durable local log of `tenet up`: segment files with
 //!   CRC-framed records, group commit, crash recovery, retention.
+//! - [`gateway`]: `POST /api/v1/events`, where outside producers hand batches of events to the
+//!   log; answered only once they are durable.
 
 pub mod embedded;
+pub mod gateway;
 pub mod log;
 
 pub use embedded::{EmbeddedLog, EmbeddedLogConfig, RetentionPolicy};

@@ -29,11 +29,13 @@ pub enum Action {
     UserRead,
     /// Create and change users.
     UserManage,
+    /// Hand events to the ingest gateway (integrations).
+    EventIngest,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 8] = [
+    pub const ALL: [Action; 9] = [
         Action::TicketRead,
         Action::TicketCreate,
         Action::TicketUpdate,
@@ -42,6 +44,7 @@ impl Action {
         Action::ProjectManage,
         Action::UserRead,
         Action::UserManage,
+        Action::EventIngest,
     ];
 }
 
@@ -65,6 +68,7 @@ pub fn scope(role: Role, action: Action) -> Scope {
     use Scope::*;
     match (role, action) {
         (Role::Admin, _) => Tenant,
+        (_, EventIngest) => Denied,
 
         (Role::ProjectGroupManager, UserManage) => Denied,
         (Role::ProjectGroupManager, _) => Tenant,
@@ -110,6 +114,21 @@ pub fn authorize(actor: &Actor, action: Action) -> Result<Scope, ApiError> {
         ))),
         scope => Ok(scope),
     }
+}
+
+/// Middleware refusing with 403 a request whose [`Actor`] may not do `action`. It runs after
+/// [`require_actor`](crate::auth::require_actor), for routes whose whole purpose is one action.
+pub async fn require_permission(
+    axum::extract::State(action): axum::extract::State<Action>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Result<axum::response::Response, ApiError> {
+    let actor = request
+        .extensions()
+        .get::<Actor>()
+        .ok_or_else(|| ApiError::Unauthenticated("no credential".into()))?;
+    authorize(actor, action)?;
+    Ok(next.run(request).await)
 }
 
 #[cfg(test)]

@@ -30,6 +30,8 @@ pub fn handle() -> PrometheusHandle {
                 .install_recorder()
                 .expect("no other metrics recorder is installed");
             describe();
+            tenet_ingest::gateway::describe_metrics();
+            crate::relay::describe_metrics();
             handle
         })
         .clone()

@@ -73,6 +73,7 @@ pub fn settings(database_url: Option<String>, data_dir: &Path) -> Settings {
 pub struct RunningApp {
     pub base: String,
     pub database: tenet_ops_api::Database,
+    pub log: Option<std::sync::Arc<dyn tenet_ingest::EventLog>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -84,6 +85,7 @@ impl RunningApp {
             .expect("application builds");
         let base = format!("http://{}", app.local_addr());
         let database = app.database().clone();
+        let log = app.event_log();
         let (stop, stopped) = tokio::sync::oneshot::channel();
         let task = tokio::spawn(app.run_until(async move {
             let _ = stopped.await;
@@ -91,6 +93,7 @@ impl RunningApp {
         Self {
             base,
             database,
+            log,
             stop: Some(stop),
             task,
         }

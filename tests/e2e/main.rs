@@ -8,6 +8,7 @@ mod harness;
 
 mod auth;
 mod config;
+mod ingest;
 mod logs;
 mod migrations;
 mod probes;

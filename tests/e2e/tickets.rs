@@ -504,6 +504,7 @@ async fn every_role_and_action_of_the_permission_table_is_enforced_by_the_api() 
         let ticket = ticket["id"].as_str().unwrap().to_owned();
         let tenant = world.tenant.parse().unwrap();
         let mut checked = 0;
+        let mut skipped = 0;
         for role in Role::ALL {
             let token = admin::create_token(&world.app.database, tenant, role, None, "")
                 .await
@@ -512,6 +513,11 @@ async fn every_role_and_action_of_the_permission_table_is_enforced_by_the_api() 
                 .expose_secret()
                 .to_owned();
             for action in Action::ALL {
+                if action == Action::EventIngest && world.app.log.is_none() {
+                    // The gateway runs where an event log does: embedded mode here.
+                    skipped += 1;
+                    continue;
+                }
                 let (method, path, body) = match action {
                     Action::TicketRead => (Method::GET, "/tickets".to_owned(), None),
                     Action::TicketCreate => (
@@ -528,6 +534,7 @@ async fn every_role_and_action_of_the_permission_table_is_enforced_by_the_api() 
                         Some(json!({"user_id": world.operator_id})),
                     ),
                     Action::UserRead => (Method::GET, "/users".to_owned(), None),
+                    Action::EventIngest => (Method::POST, "/events".to_owned(), Some(json!([]))),
                     Action::UserManage => (
                         Method::POST,
                         "/users".to_owned(),
@@ -545,7 +552,8 @@ async fn every_role_and_action_of_the_permission_table_is_enforced_by_the_api() 
                 checked += 1;
             }
         }
-        assert_eq!(checked, Role::ALL.len() * Action::ALL.len());
+        assert_eq!(checked + skipped, Role::ALL.len() * Action::ALL.len());
+        assert!(skipped == 0 || skipped == Role::ALL.len());
         world.app.stop().await;
     })
     .await;

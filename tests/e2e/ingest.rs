@@ -1,0 +1,237 @@
+//! The embedded event log of `tenet up`: the gateway takes outside events, the relay takes the
+//! ops API's outbox, and both land in the log durably.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+use tenet::admin;
+use tenet_events::{Envelope, Role, TenantId};
+use tenet_ingest::{EventLog, ReadLimits, TopicName, TopicPartition};
+use uuid::Uuid;
+
+use crate::harness::{RunningApp, settings};
+
+fn answered(tenant: TenantId, call: &str) -> Value {
+    json!({
+        "event_id": Uuid::now_v7(),
+        "tenant_id": tenant,
+        "occurred_at": "2026-04-12T09:03:57.480Z",
+        "type": "call.answered",
+        "schema_version": 1,
+        "data": {"call_id": call, "queue_id": "support-en", "agent_id": "1001", "wait_seconds": 27}
+    })
+}
+
+async fn all_records(log: &dyn EventLog, topic: &str) -> Vec<(Envelope, Vec<(String, String)>)> {
+    let topic = TopicName::parse(topic).unwrap();
+    let Ok(partitions) = log.partition_count(&topic).await else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for partition in 0..partitions {
+        let partition = TopicPartition::new(topic.clone(), partition);
+        let range = log.offset_range(&partition).await.unwrap();
+        if range.start == range.end {
+            continue;
+        }
+        for record in log
+            .read(&partition, range.start, ReadLimits::default())
+            .await
+            .unwrap()
+        {
+            let headers = record
+                .headers
+                .iter()
+                .map(|h| {
+                    (
+                        h.name.clone(),
+                        String::from_utf8_lossy(&h.value).into_owned(),
+                    )
+                })
+                .collect();
+            found.push((Envelope::from_json(&record.value).unwrap(), headers));
+        }
+    }
+    found
+}
+
+async fn setup() -> (tempfile::TempDir, RunningApp, TenantId, String) {
+    let data = tempfile::tempdir().unwrap();
+    let app = RunningApp::start(settings(None, data.path()), tenet::app::Mode::Embedded).await;
+    let tenant = admin::create_tenant(&app.database, "Acme").await.unwrap();
+    let token = admin::create_token(&app.database, tenant.id, Role::Admin, None, "pbx")
+        .await
+        .unwrap();
+    (
+        data,
+        app,
+        tenant.id,
+        token.secret.expose_secret().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn gateway_stores_a_valid_batch_durably_before_answering() {
+    let (_data, app, tenant, token) = setup().await;
+    let batch = json!([answered(tenant, "c-1"), answered(tenant, "c-2")]);
+
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v1/events", app.base))
+        .bearer_auth(&token)
+        .header("x-request-id", "pbx-batch-9")
+        .json(&batch)
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["accepted"], 2);
+    let stored = all_records(app.log.as_deref().unwrap(), "tenet.calls.v1").await;
+    let ids: Vec<String> = stored
+        .iter()
+        .map(|(e, _)| e.event_id.as_uuid().to_string())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    for event in batch.as_array().unwrap() {
+        assert!(ids.contains(&event["event_id"].as_str().unwrap().to_owned()));
+    }
+    assert!(
+        stored[0]
+            .1
+            .contains(&("x-request-id".to_owned(), "pbx-batch-9".to_owned())),
+        "{:?}",
+        stored[0].1
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn gateway_refuses_a_batch_with_any_bad_event_naming_each_and_stores_none() {
+    let (_data, app, tenant, token) = setup().await;
+    let mut wrong_type = answered(tenant, "c-3");
+    wrong_type["data"]["wait_seconds"] = json!("long");
+    let mut unknown = answered(tenant, "c-4");
+    unknown["type"] = json!("call.teleported");
+    let batch = json!([
+        answered(tenant, "c-1"),
+        answered(TenantId::generate(), "c-2"),
+        wrong_type,
+        unknown,
+        {"tenant_id": tenant},
+    ]);
+
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v1/events", app.base))
+        .bearer_auth(&token)
+        .json(&batch)
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = response.json().await.unwrap();
+    let refused = body["error"]["details"]["events"].as_array().unwrap();
+    let indexes: Vec<u64> = refused
+        .iter()
+        .map(|r| r["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(indexes, [1, 2, 3, 4]);
+    assert_eq!(refused[0]["field"], "tenant_id");
+    assert_eq!(refused[1]["field"], "data.wait_seconds");
+    assert_eq!(refused[2]["code"], "unknown_type");
+    assert!(
+        all_records(app.log.as_deref().unwrap(), "tenet.calls.v1")
+            .await
+            .is_empty()
+    );
+
+    for (body, status) in [
+        ("not json", StatusCode::BAD_REQUEST),
+        ("{}", StatusCode::UNPROCESSABLE_ENTITY),
+        ("[]", StatusCode::UNPROCESSABLE_ENTITY),
+    ] {
+        let response = reqwest::Client::new()
+            .post(format!("{}/api/v1/events", app.base))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{body}");
+    }
+    let operator = admin::create_token(&app.database, tenant, Role::Operator, None, "")
+        .await
+        .unwrap();
+    let forbidden = reqwest::Client::new()
+        .post(format!("{}/api/v1/events", app.base))
+        .bearer_auth(operator.secret.expose_secret())
+        .json(&json!([answered(tenant, "c-5")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn relay_publishes_each_outbox_event_to_the_log_once_with_its_trace() {
+    let (_data, app, _tenant, token) = setup().await;
+    let client = reqwest::Client::new();
+    let project: Value = client
+        .post(format!("{}/api/v1/projects", app.base))
+        .bearer_auth(&token)
+        .json(&json!({"key": "HOT", "name": "Hotline"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let created = client
+        .post(format!("{}/api/v1/tickets", app.base))
+        .bearer_auth(&token)
+        .header("x-request-id", "create-ticket-1")
+        .json(&json!({"project_id": project["id"], "subject": "No power", "channel": "voice"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let ticket: Value = created.json().await.unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let stored = loop {
+        let stored = all_records(app.log.as_deref().unwrap(), "tenet.tickets.v1").await;
+        if !stored.is_empty() || Instant::now() > deadline {
+            break stored;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(stored.len(), 1, "exactly one event in the log");
+    let (event, headers) = &stored[0];
+    assert_eq!(event.event_type().as_str(), "ticket.created");
+    let wire: Value = serde_json::from_slice(&event.to_json()).unwrap();
+    assert_eq!(wire["data"]["ticket_id"], ticket["id"]);
+    assert!(
+        headers.contains(&("x-request-id".to_owned(), "create-ticket-1".to_owned())),
+        "{headers:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        tenet_ops_api::outbox::pending(&app.database, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        all_records(app.log.as_deref().unwrap(), "tenet.tickets.v1")
+            .await
+            .len(),
+        1,
+        "not published twice"
+    );
+    app.stop().await;
+}

@@ -10,15 +10,25 @@
 //!   offset, commit a consumer group's offset) and its types.
 //! - [`embedded`]: [`EmbeddedLog`], the durable local log of `tenet up`: segment files with
 //!   CRC-framed records, group commit, crash recovery, retention.
-//! - [`gateway`]: `POST /api/v1/events`, where outside producers hand batches of events to the
-//!   log; answered only once they are durable.
+//! - [`writer`]: [`LakeWriter`], which lands a family's topic in its Delta table exactly once
+//!   (source offsets committed inside the Delta commit) and sends what cannot be decoded to
+//!   the dead-letter table ([`dead_letter`]).
+//! - [`gateway`]: the HTTP endpoints where outside producers (integrations, Asterisk, access
+//!   control) hand batches of events to the log; answered only once they are durable.
+//! - [`asterisk`]: Asterisk `queue_log` lines turned into call and agent-state events.
 
+pub mod asterisk;
+pub mod dead_letter;
 pub mod embedded;
 pub mod gateway;
 pub mod log;
+pub mod writer;
 
 pub use embedded::{EmbeddedLog, EmbeddedLogConfig, RetentionPolicy};
 pub use log::{
     EventLog, GroupId, Header, LogError, Offset, OffsetRange, ReadLimits, Record, RecordPosition,
     StoredRecord, TopicName, TopicPartition, partition_for_key,
+};
+pub use writer::{
+    FlushPolicy, FlushReason, FlushSummary, LakeWriter, LakeWriterConfig, WriterError,
 };

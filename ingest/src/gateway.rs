@@ -1,10 +1,16 @@
-//! The HTTP gateway for outside producers: `POST /api/v1/events`.
+//! The HTTP gateway for outside producers.
 //!
-//! A producer (a PBX adapter, a CRM, a script) posts a JSON array of events in the wire format
-//! of [`Envelope`]. Every event is decoded strictly and must belong to the caller's tenant; a
-//! batch with any bad event is refused whole with 422 naming each offending index and field,
-//! so a producer never has to guess which half of a batch was taken. A valid batch is
-//! answered 202 only once the log has made every event durable.
+//! - `POST /api/v1/events`: a JSON array of events in the wire format of [`Envelope`], from a
+//!   PBX adapter, a CRM or a script.
+//! - `POST /api/v1/telephony/asterisk/queue-log`: Asterisk `queue_log` lines as text (see
+//!   [`asterisk`](crate::asterisk)).
+//! - `POST /api/v1/access-control/events`: badge swipes from turnstiles and door readers.
+//!
+//! Every event is validated and must belong to the caller's tenant; a batch with anything bad
+//! in it is refused whole with 422 naming each offending index or line and field, so a
+//! producer never has to guess which half of a batch was taken. A valid batch is answered 202
+//! only once the log has made every event durable. Event ids of queue_log lines and badge
+//! swipes are derived from their content, so re-posting a batch adds nothing downstream.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,10 +21,14 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Json, Router};
-use serde::Serialize;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tenet_events::{Actor, Envelope, TraceContext};
+use tenet_events::attendance::{BadgeSwiped, Direction};
+use tenet_events::ids::{BadgeId, DeviceId, EmployeeId};
+use tenet_events::{Actor, Envelope, OccurredAt, TraceContext};
 
+use crate::asterisk;
 use crate::log::{EventLog, Header, Record, TopicName};
 
 /// The most events one request may carry.
@@ -41,13 +51,10 @@ impl Gateway {
     pub fn router(self) -> Router {
         Router::new()
             .route("/events", post(post_events))
+            .route("/telephony/asterisk/queue-log", post(post_queue_log))
+            .route("/access-control/events", post(post_badge_swipes))
             .with_state(self)
     }
-}
-
-#[derive(Serialize)]
-struct Accepted {
-    accepted: usize,
 }
 
 #[derive(Serialize)]
@@ -56,6 +63,47 @@ struct Refusal {
     code: &'static str,
     field: Option<String>,
     message: String,
+}
+
+/// The body as a JSON array of 1 to [`MAX_BATCH`] items, or the response refusing it.
+fn json_array(headers: &HeaderMap, body: &[u8]) -> Result<Vec<Value>, Response> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "the body must be a JSON array (Content-Type: application/json)".into(),
+            Value::Null,
+        ));
+    }
+    let items = match serde_json::from_slice(body) {
+        Ok(Value::Array(items)) => items,
+        Ok(_) => {
+            return Err(refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "the body must be a JSON array".into(),
+                Value::Null,
+            ));
+        }
+        Err(error) => {
+            return Err(refuse(
+                StatusCode::BAD_REQUEST,
+                format!("the body is not JSON: {error}"),
+                Value::Null,
+            ));
+        }
+    };
+    if items.is_empty() || items.len() > MAX_BATCH {
+        return Err(refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("a batch holds 1 to {MAX_BATCH} items, got {}", items.len()),
+            Value::Null,
+        ));
+    }
+    Ok(items)
 }
 
 fn refuse(status: StatusCode, message: String, details: Value) -> Response {
@@ -71,63 +119,12 @@ async fn post_events(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| {
-            value
-                .split(';')
-                .next()
-                .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
-        });
-    if !is_json {
-        return refuse(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "the body must be a JSON array of events (Content-Type: application/json)".into(),
-            Value::Null,
-        );
-    }
-    let items: Vec<Value> = match serde_json::from_slice(&body) {
-        Ok(Value::Array(items)) => items,
-        Ok(_) => {
-            return refuse(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "the body must be a JSON array of events".into(),
-                Value::Null,
-            );
-        }
-        Err(error) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                format!("the body is not JSON: {error}"),
-                Value::Null,
-            );
-        }
+    let items = match json_array(&headers, &body) {
+        Ok(items) => items,
+        Err(response) => return response,
     };
-    if items.is_empty() || items.len() > MAX_BATCH {
-        return refuse(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("a batch holds 1 to {MAX_BATCH} events, got {}", items.len()),
-            Value::Null,
-        );
-    }
-
     let mut refusals = Vec::new();
-    let mut by_topic: BTreeMap<&'static str, Vec<Record>> = BTreeMap::new();
-    let trace_headers: Vec<Header> = trace
-        .as_ref()
-        .map(|Extension(trace)| {
-            trace
-                .child()
-                .headers()
-                .iter()
-                .map(|(name, value)| Header {
-                    name: (*name).to_owned(),
-                    value: value.as_bytes().to_vec(),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut envelopes = Vec::new();
     for (index, item) in items.into_iter().enumerate() {
         match Envelope::from_json_value(item) {
             Ok(envelope) if envelope.tenant_id != actor.tenant_id => refusals.push(Refusal {
@@ -136,11 +133,7 @@ async fn post_events(
                 field: Some("tenant_id".into()),
                 message: "the event belongs to another tenant than the credential".into(),
             }),
-            Ok(envelope) => {
-                let mut record = Record::of_event(&envelope);
-                record.headers.clone_from(&trace_headers);
-                by_topic.entry(envelope.topic()).or_default().push(record);
-            }
+            Ok(envelope) => envelopes.push(envelope),
             Err(error) => refusals.push(Refusal {
                 index,
                 code: error.code(),
@@ -157,26 +150,194 @@ async fn post_events(
             json!({ "events": refusals }),
         );
     }
+    match gateway
+        .append(&envelopes, trace.as_ref().map(|Extension(trace)| trace))
+        .await
+    {
+        Ok(accepted) => {
+            (StatusCode::ACCEPTED, Json(json!({ "accepted": accepted }))).into_response()
+        }
+        Err(response) => response,
+    }
+}
 
-    let mut accepted = 0;
-    for (topic, records) in by_topic {
-        let count = records.len();
-        let topic = TopicName::parse(topic).expect("event families have legal topic names");
-        if let Err(error) = gateway.log.append(&topic, records).await {
-            tracing::error!(error = %error, topic = %topic, "the event log refused a batch");
-            metrics::counter!("tenet_gateway_append_errors_total").increment(1);
+impl Gateway {
+    /// Appends `envelopes` to their topics, carrying the request's trace; answers the count,
+    /// or the 503 to send when the log fails.
+    async fn append(
+        &self,
+        envelopes: &[Envelope],
+        trace: Option<&TraceContext>,
+    ) -> Result<usize, Response> {
+        let trace_headers: Vec<Header> = trace
+            .map(|trace| {
+                trace
+                    .child()
+                    .headers()
+                    .iter()
+                    .map(|(name, value)| Header {
+                        name: (*name).to_owned(),
+                        value: value.as_bytes().to_vec(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut by_topic: BTreeMap<&'static str, Vec<Record>> = BTreeMap::new();
+        for envelope in envelopes {
+            let mut record = Record::of_event(envelope);
+            record.headers.clone_from(&trace_headers);
+            by_topic.entry(envelope.topic()).or_default().push(record);
+        }
+        let mut accepted = 0;
+        for (topic, records) in by_topic {
+            let count = records.len();
+            let topic = TopicName::parse(topic).expect("event families have legal topic names");
+            if let Err(error) = self.log.append(&topic, records).await {
+                tracing::error!(error = %error, topic = %topic, "the event log refused a batch");
+                metrics::counter!("tenet_gateway_append_errors_total").increment(1);
+                return Err(refuse(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!(
+                        "the event log is unavailable; {accepted} event(s) were stored, retry the batch (event ids make retries safe)"
+                    ),
+                    Value::Null,
+                ));
+            }
+            accepted += count;
+        }
+        metrics::counter!("tenet_gateway_events_accepted_total").increment(accepted as u64);
+        Ok(accepted)
+    }
+}
+
+async fn post_queue_log(
+    State(gateway): State<Gateway>,
+    Extension(actor): Extension<Actor>,
+    trace: Option<Extension<TraceContext>>,
+    body: Bytes,
+) -> Response {
+    let Ok(text) = std::str::from_utf8(&body) else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "the queue_log body must be UTF-8 text".into(),
+            Value::Null,
+        );
+    };
+    let parsed = match asterisk::parse(actor.tenant_id, text) {
+        Ok(parsed) => parsed,
+        Err(errors) => {
+            let count = errors.len();
+            let lines: Vec<Value> = errors
+                .iter()
+                .map(|error| json!({ "line": error.line, "message": error.reason }))
+                .collect();
             return refuse(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!(
-                    "the event log is unavailable; {accepted} event(s) were stored, retry the batch (event ids make retries safe)"
-                ),
-                Value::Null,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("{count} line(s) refused; nothing from this batch was stored"),
+                json!({ "lines": lines }),
             );
         }
-        accepted += count;
+    };
+    if parsed.lines == 0 {
+        return refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "the body holds no queue_log lines".into(),
+            Value::Null,
+        );
     }
-    metrics::counter!("tenet_gateway_events_accepted_total").increment(accepted as u64);
-    (StatusCode::ACCEPTED, Json(Accepted { accepted })).into_response()
+    match gateway
+        .append(&parsed.events, trace.as_ref().map(|Extension(trace)| trace))
+        .await
+    {
+        Ok(accepted) => (
+            StatusCode::ACCEPTED,
+            Json(json!({ "accepted": accepted, "lines": parsed.lines, "skipped": parsed.skipped })),
+        )
+            .into_response(),
+        Err(response) => response,
+    }
+}
+
+/// One swipe as an access-control adapter reports it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Swipe {
+    badge_id: BadgeId,
+    device_id: DeviceId,
+    direction: Direction,
+    at: DateTime<Utc>,
+    #[serde(default)]
+    employee_id: Option<EmployeeId>,
+}
+
+async fn post_badge_swipes(
+    State(gateway): State<Gateway>,
+    Extension(actor): Extension<Actor>,
+    trace: Option<Extension<TraceContext>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let items = match json_array(&headers, &body) {
+        Ok(items) => items,
+        Err(response) => return response,
+    };
+    let mut refusals = Vec::new();
+    let mut envelopes = Vec::new();
+    for (index, item) in items.into_iter().enumerate() {
+        let swipe = serde_path_to_error::deserialize::<_, Swipe>(item).map_err(|error| {
+            let field = error.path().to_string();
+            (field, error.into_inner().to_string())
+        });
+        match swipe.and_then(|swipe| {
+            OccurredAt::from_datetime(swipe.at)
+                .map(|at| (swipe, at))
+                .map_err(|error| ("at".to_owned(), error.to_string()))
+        }) {
+            Ok((swipe, at)) => {
+                let at_text = swipe.at.to_rfc3339();
+                let source = [
+                    swipe.device_id.as_str(),
+                    swipe.badge_id.as_str(),
+                    swipe.direction.as_str(),
+                    at_text.as_str(),
+                ];
+                envelopes.push(Envelope::derived(
+                    actor.tenant_id,
+                    at,
+                    &source,
+                    BadgeSwiped {
+                        badge_id: swipe.badge_id.clone(),
+                        device_id: swipe.device_id.clone(),
+                        direction: swipe.direction,
+                        employee_id: swipe.employee_id.clone(),
+                    },
+                ));
+            }
+            Err((field, message)) => refusals.push(Refusal {
+                index,
+                code: "invalid_field",
+                field: (field != "." && !field.is_empty()).then_some(field),
+                message,
+            }),
+        }
+    }
+    if !refusals.is_empty() {
+        let count = refusals.len();
+        return refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("{count} swipe(s) refused; nothing from this batch was stored"),
+            json!({ "events": refusals }),
+        );
+    }
+    match gateway
+        .append(&envelopes, trace.as_ref().map(|Extension(trace)| trace))
+        .await
+    {
+        Ok(accepted) => {
+            (StatusCode::ACCEPTED, Json(json!({ "accepted": accepted }))).into_response()
+        }
+        Err(response) => response,
+    }
 }
 
 /// Describes the gateway's metrics to the process's recorder.

@@ -235,3 +235,97 @@ async fn relay_publishes_each_outbox_event_to_the_log_once_with_its_trace() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn asterisk_queue_log_lines_land_as_call_events_and_reposting_adds_nothing_new() {
+    let (_data, app, _tenant, token) = setup().await;
+    let lines = "1712912400|NONE|NONE|NONE|QUEUESTART\n\
+                 1712912410|1712912401.7|support|NONE|ENTERQUEUE||+15551234|1\n\
+                 1712912437|1712912401.7|support|SIP/1002|CONNECT|27|1712912437.9|4\n\
+                 1712912600|1712912401.7|support|SIP/1002|COMPLETECALLER|27|163|1\n";
+    let post = |body: &'static str| {
+        reqwest::Client::new()
+            .post(format!("{}/api/v1/telephony/asterisk/queue-log", app.base))
+            .bearer_auth(&token)
+            .header("content-type", "text/plain")
+            .body(body)
+            .send()
+    };
+
+    let first = post(lines).await.unwrap();
+    assert_eq!(first.status(), StatusCode::ACCEPTED);
+    let first: Value = first.json().await.unwrap();
+    assert_eq!(first, json!({"accepted": 3, "lines": 4, "skipped": 1}));
+    post(lines).await.unwrap();
+    let stored = all_records(app.log.as_deref().unwrap(), "tenet.calls.v1").await;
+    let distinct: std::collections::BTreeSet<_> = stored.iter().map(|(e, _)| e.event_id).collect();
+    assert_eq!(stored.len(), 6, "the log is at-least-once");
+    assert_eq!(
+        distinct.len(),
+        3,
+        "a re-post repeats the same event ids, which the lake keeps once"
+    );
+
+    let garbage = post("1712912437|1.1|support|SIP/1|CONNECT|soon\nnot a queue_log line\n")
+        .await
+        .unwrap();
+    assert_eq!(garbage.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let garbage: Value = garbage.json().await.unwrap();
+    assert_eq!(garbage["error"]["details"]["lines"][0]["line"], 1);
+    assert_eq!(garbage["error"]["details"]["lines"][1]["line"], 2);
+    assert_eq!(
+        all_records(app.log.as_deref().unwrap(), "tenet.calls.v1")
+            .await
+            .len(),
+        6
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn badge_swipes_land_as_attendance_events_and_bad_ones_are_named() {
+    let (_data, app, _tenant, token) = setup().await;
+    let client = reqwest::Client::new();
+    let swipes = json!([
+        {"badge_id": "B-17", "device_id": "turnstile-1", "direction": "in", "at": "2026-04-13T08:58:12Z", "employee_id": "E-17"},
+        {"badge_id": "B-17", "device_id": "turnstile-1", "direction": "out", "at": "2026-04-13T17:02:40Z"},
+    ]);
+
+    let accepted = client
+        .post(format!("{}/api/v1/access-control/events", app.base))
+        .bearer_auth(&token)
+        .json(&swipes)
+        .send()
+        .await
+        .unwrap();
+    let refused = client
+        .post(format!("{}/api/v1/access-control/events", app.base))
+        .bearer_auth(&token)
+        .json(&json!([{"badge_id": "B-1", "device_id": "t", "direction": "sideways", "at": "2026-04-13T08:58:12Z"}, {"badge_id": "B-1"}]))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(accepted.status(), StatusCode::ACCEPTED);
+    let stored = all_records(app.log.as_deref().unwrap(), "tenet.attendance.v1").await;
+    assert_eq!(stored.len(), 2);
+    assert!(
+        stored
+            .iter()
+            .all(|(e, _)| e.event_type().as_str() == "attendance.badge_swiped")
+    );
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let refused: Value = refused.json().await.unwrap();
+    assert_eq!(
+        refused["error"]["details"]["events"][0]["field"],
+        "direction"
+    );
+    assert_eq!(refused["error"]["details"]["events"][1]["index"], 1);
+    assert_eq!(
+        all_records(app.log.as_deref().unwrap(), "tenet.attendance.v1")
+            .await
+            .len(),
+        2
+    );
+    app.stop().await;
+}

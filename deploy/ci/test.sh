@@ -102,8 +102,9 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 step "tests"
 if cargo nextest --version >/dev/null 2>&1; then
-    cargo nextest run --workspace --no-fail-fast
+    # Doc tests first: nextest's summary of every other test is the run's closing line.
     cargo test --workspace --doc --quiet
+    cargo nextest run --workspace --no-fail-fast
 else
     cargo test --workspace --no-fail-fast
 fi

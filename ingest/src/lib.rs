@@ -15,12 +15,14 @@
 //!   the dead-letter table ([`dead_letter`]).
 //! - [`gateway`]: the HTTP endpoints where outside producers (integrations, Asterisk, access
 //!   control) hand batches of events to the log; answered only once they are durable.
+//! - [`import`]: per-call history records turned into call events, for `tenet import calls`.
 //! - [`asterisk`]: Asterisk `queue_log` lines turned into call and agent-state events.
 
 pub mod asterisk;
 pub mod dead_letter;
 pub mod embedded;
 pub mod gateway;
+pub mod import;
 pub mod log;
 pub mod writer;
 

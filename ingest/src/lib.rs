@@ -32,5 +32,5 @@ pub use log::{
     StoredRecord, TopicName, TopicPartition, partition_for_key,
 };
 pub use writer::{
-    FlushPolicy, FlushReason, FlushSummary, LakeWriter, LakeWriterConfig, WriterError,
+    FlushPolicy, FlushReason, FlushSummary, LakeWriter, LakeWriterConfig, LakeWriters, WriterError,
 };

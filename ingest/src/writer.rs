@@ -30,6 +30,8 @@ use tenet_lakehouse::deltalake::kernel::transaction::CommitProperties;
 use tenet_lakehouse::deltalake::writer::{DeltaWriter as _, RecordBatchWriter};
 use tenet_lakehouse::deltalake::{DeltaTable, DeltaTableError};
 use tenet_lakehouse::{Lake, LakeTable, TableError};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use tracing::{debug, error, info, instrument, warn};
 
 pub use flush::{FlushPolicy, FlushReason, FlushWindow};
@@ -461,6 +463,101 @@ impl<L: EventLog + ?Sized> LakeWriter<L> {
             self.book.insert(partition, cursor);
         }
         Ok(())
+    }
+}
+
+/// The lake writers of several families running as tasks, each reopened (resuming from the
+/// lake) after a failure, until [`LakeWriters::shutdown`].
+///
+/// ```no_run
+/// # async fn wire(log: std::sync::Arc<tenet_ingest::EmbeddedLog>, lake: tenet_lakehouse::Lake) {
+/// use tenet_events::EventFamily;
+/// use tenet_ingest::{LakeWriterConfig, LakeWriters};
+///
+/// let configs = EventFamily::ALL.into_iter().map(LakeWriterConfig::new).collect();
+/// let writers = LakeWriters::spawn(log, lake, configs);
+/// // ... serve until asked to stop ...
+/// writers.shutdown().await; // flushes what is buffered
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct LakeWriters {
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl LakeWriters {
+    /// Starts one writer per config on the current Tokio runtime.
+    pub fn spawn<L: EventLog + 'static>(
+        log: Arc<L>,
+        lake: Lake,
+        configs: Vec<LakeWriterConfig>,
+    ) -> Self {
+        let (stop, stopped) = watch::channel(false);
+        let tasks = configs
+            .into_iter()
+            .map(|config| {
+                tokio::spawn(supervise(
+                    log.clone(),
+                    lake.clone(),
+                    config,
+                    stopped.clone(),
+                ))
+            })
+            .collect();
+        Self { stop, tasks }
+    }
+
+    /// Asks every writer to stop, and waits while each flushes what it buffered.
+    pub async fn shutdown(self) {
+        self.stop.send_replace(true);
+        for task in self.tasks {
+            if let Err(error) = task.await {
+                error!(%error, "a lake writer task panicked");
+            }
+        }
+    }
+}
+
+/// Runs one family's writer until `stop` turns true, reopening it after failures with a
+/// capped exponential backoff.
+async fn supervise<L: EventLog + 'static>(
+    log: Arc<L>,
+    lake: Lake,
+    config: LakeWriterConfig,
+    mut stop: watch::Receiver<bool>,
+) {
+    const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+    const MAX_BACKOFF: Duration = Duration::from_secs(30);
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let started = Instant::now();
+        let outcome = match LakeWriter::open(log.clone(), &lake, config.clone()).await {
+            Ok(writer) => {
+                let mut stopped = stop.clone();
+                writer
+                    .run(async move {
+                        let _ = stopped.wait_for(|&stop| stop).await;
+                    })
+                    .await
+            }
+            Err(error) => Err(error),
+        };
+        let Err(error) = outcome else {
+            return;
+        };
+        if started.elapsed() > MAX_BACKOFF {
+            backoff = FIRST_BACKOFF;
+        }
+        error!(family = %config.family, %error, retry_in = ?backoff, "lake writer failed; it resumes from the lake");
+        tokio::select! {
+            _ = stop.wait_for(|&stop| stop) => return,
+            () = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(MAX_BACKOFF);
     }
 }
 

@@ -474,3 +474,116 @@ async fn an_outside_reader_sees_the_same_rows() {
     let expected: Vec<String> = expected_ids(&events).into_iter().collect();
     assert_eq!(ids, expected);
 }
+
+#[tokio::test]
+async fn dead_letters_committed_just_before_a_crash_are_not_repeated() {
+    // Arrange: a flush committed its dead letters (with their offsets) and crashed before
+    // committing the events of the same flush, which is what the dead-letter table and
+    // the empty events table say here.
+    use tenet_ingest::dead_letter::{DeadLetter, dead_letter_batch};
+    use tenet_lakehouse::deltalake::kernel::Transaction;
+    use tenet_lakehouse::deltalake::kernel::transaction::CommitProperties;
+    use tenet_lakehouse::deltalake::writer::{DeltaWriter, RecordBatchWriter};
+
+    let dir = tempfile::tempdir().unwrap();
+    let log = Arc::new(
+        EmbeddedLog::open(
+            dir.path().join("log"),
+            EmbeddedLogConfig {
+                partitions: 1,
+                ..EmbeddedLogConfig::default()
+            },
+        )
+        .unwrap(),
+    );
+    let lake = Lake::in_dir(&dir.path().join("lake")).unwrap();
+    let events = call_events(20);
+    let bad = bad_payloads();
+    append_events(&log, &events[..10]).await;
+    append_raw(&log, &bad).await;
+    append_events(&log, &events[10..]).await;
+    let source = TopicPartition::new(topic(), 0);
+    let end = log.offset_range(&source).await.unwrap().end;
+    let records = log
+        .read(&source, Offset(0), tenet_ingest::ReadLimits::default())
+        .await
+        .unwrap();
+    let letters: Vec<DeadLetter> = records
+        .iter()
+        .filter_map(|record| {
+            let error = Envelope::from_json(&record.value).err()?;
+            Some(DeadLetter::undecodable(&source, record, &error))
+        })
+        .collect();
+    assert_eq!(letters.len(), bad.len());
+    let mut dead_table = lake.open_or_create(LakeTable::DeadLetters).await.unwrap();
+    let txn = Transaction::new(app_id(&topic(), 0), end.0 as i64);
+    let mut crashed = RecordBatchWriter::for_table(&dead_table)
+        .unwrap()
+        .with_commit_properties(
+            CommitProperties::default().with_application_transactions(vec![txn]),
+        );
+    crashed
+        .write(dead_letter_batch(&letters).unwrap())
+        .await
+        .unwrap();
+    crashed.flush_and_commit(&mut dead_table).await.unwrap();
+
+    // Act
+    let mut writer = LakeWriter::open(log.clone(), &lake, config(100_000))
+        .await
+        .unwrap();
+    drain(&mut writer).await;
+    let summary = writer.flush(FlushReason::Requested).await.unwrap().unwrap();
+
+    // Assert
+    assert_eq!(summary.rows, 20);
+    assert_eq!(summary.dead_letters, 0);
+    let calls = read_files(&table(&lake, LakeTable::Events(EventFamily::Calls)).await);
+    assert_eq!(event_id_counts(&calls).len(), 20);
+    assert_eq!(strings(&calls, "event_id").len(), 20);
+    let dead = read_files(&table(&lake, LakeTable::DeadLetters).await);
+    assert_eq!(strings(&dead, "error_code").len(), bad.len());
+}
+
+#[tokio::test]
+async fn supervised_writers_land_every_family_and_flush_on_shutdown() {
+    use tenet_ingest::LakeWriters;
+
+    let dir = tempfile::tempdir().unwrap();
+    let log = open_log(&dir.path().join("log"));
+    let lake = Lake::in_dir(&dir.path().join("lake")).unwrap();
+    let configs = EventFamily::ALL
+        .into_iter()
+        .map(|family| LakeWriterConfig {
+            flush: FlushPolicy {
+                // Only the shutdown flush lands anything.
+                max_latency: Duration::from_secs(3600),
+                ..FlushPolicy::default()
+            },
+            idle_wait: Duration::from_millis(20),
+            ..LakeWriterConfig::new(family)
+        })
+        .collect();
+    let writers = LakeWriters::spawn(log.clone(), lake.clone(), configs);
+    let events = call_events(40);
+    append_events(&log, &events).await;
+    append_raw(&log, &bad_payloads()).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    writers.shutdown().await;
+
+    let calls = read_files(&table(&lake, LakeTable::Events(EventFamily::Calls)).await);
+    assert_eq!(event_id_counts(&calls).len(), 40);
+    let dead = read_files(&table(&lake, LakeTable::DeadLetters).await);
+    assert_eq!(strings(&dead, "error_code").len(), bad_payloads().len());
+    for family in EventFamily::ALL {
+        assert!(
+            lake.table_url(LakeTable::Events(family))
+                .to_file_path()
+                .unwrap()
+                .join("_delta_log")
+                .is_dir()
+        );
+    }
+}

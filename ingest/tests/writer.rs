@@ -547,7 +547,7 @@ async fn dead_letters_committed_just_before_a_crash_are_not_repeated() {
 }
 
 #[tokio::test]
-async fn supervised_writers_land_every_family_and_flush_on_shutdown() {
+async fn supervised_writers_share_the_dead_letter_table_and_stop_cleanly() {
     use tenet_ingest::LakeWriters;
 
     let dir = tempfile::tempdir().unwrap();
@@ -557,8 +557,7 @@ async fn supervised_writers_land_every_family_and_flush_on_shutdown() {
         .into_iter()
         .map(|family| LakeWriterConfig {
             flush: FlushPolicy {
-                // Only the shutdown flush lands anything.
-                max_latency: Duration::from_secs(3600),
+                max_latency: Duration::from_millis(100),
                 ..FlushPolicy::default()
             },
             idle_wait: Duration::from_millis(20),
@@ -569,14 +568,34 @@ async fn supervised_writers_land_every_family_and_flush_on_shutdown() {
     let events = call_events(40);
     append_events(&log, &events).await;
     append_raw(&log, &bad_payloads()).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Dead letters of another family: two writers commit to the dead-letter table at once.
+    let tickets = TopicName::of_family(EventFamily::Tickets);
+    let garbage = (0..7)
+        .map(|n| Record::new(format!("tenant-{n}"), format!("{{garbage {n}")))
+        .collect();
+    log.append(&tickets, garbage).await.unwrap();
+    let expected_dead = bad_payloads().len() + 7;
+    for _ in 0..600 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let calls = read_files(&table(&lake, LakeTable::Events(EventFamily::Calls)).await);
+        let dead = read_files(&table(&lake, LakeTable::DeadLetters).await);
+        if calls.iter().map(RecordBatch::num_rows).sum::<usize>() == 40
+            && dead.iter().map(RecordBatch::num_rows).sum::<usize>() == expected_dead
+        {
+            break;
+        }
+    }
 
     writers.shutdown().await;
 
     let calls = read_files(&table(&lake, LakeTable::Events(EventFamily::Calls)).await);
     assert_eq!(event_id_counts(&calls).len(), 40);
+    assert_eq!(strings(&calls, "event_id").len(), 40);
     let dead = read_files(&table(&lake, LakeTable::DeadLetters).await);
-    assert_eq!(strings(&dead, "error_code").len(), bad_payloads().len());
+    let topics = strings(&dead, "source_topic");
+    let from = |topic: &TopicName| topics.iter().filter(|t| *t == topic.as_str()).count();
+    assert_eq!(from(&topic()), bad_payloads().len());
+    assert_eq!(from(&tickets), 7);
     for family in EventFamily::ALL {
         assert!(
             lake.table_url(LakeTable::Events(family))

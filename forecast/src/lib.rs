@@ -8,3 +8,4 @@
 pub mod cli;
 pub mod erlang;
 pub mod schedule;
+pub mod volume;

@@ -2,9 +2,13 @@
 //! plus a run function each, returning what to print.
 
 mod erlang;
+mod forecast;
 mod schedule;
 
 pub use erlang::{
     ErlangArgs, ErlangCliError, ErlangReport, ModelArg, SlBasisArg, erlang_report, run_erlang,
+};
+pub use forecast::{
+    BacktestArgs, ForecastArgs, ForecastCliError, ForecastCommand, ForecastModelArg, run_forecast,
 };
 pub use schedule::{CoverArgs, ScheduleCliError, ScheduleCommand, run_schedule};

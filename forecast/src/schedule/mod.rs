@@ -3,3 +3,4 @@
 //! optimisation is an integer program solved by HiGHS through `good_lp`.
 
 pub mod cover;
+pub mod weekly;

@@ -1,0 +1,14 @@
+//! Contact-volume forecasting per interval: history I/O, special days, models and
+//! rolling-origin backtests.
+
+pub mod backtest;
+pub mod history;
+pub mod models;
+pub mod special_days;
+
+pub use backtest::{
+    BacktestPlan, BacktestReport, ModelChoice, backtest, choose_model, forecast_with,
+};
+pub use history::{Forecast, History, HistoryError};
+pub use models::{ForecastError, ModelKind};
+pub use special_days::{SpecialDays, SpecialDaysError, SpecialKind};

@@ -1,0 +1,481 @@
+//! Forecasting models: two seasonal baselines and a regression trained with linfa.
+//!
+//! Every model forecasts whole days after an origin (the day after the last history day)
+//! from the history before it:
+//!
+//! - **seasonal naive**: each interval repeats the same slot one week earlier (earlier
+//!   weeks when that day is missing or special);
+//! - **moving average**: the mean of the same weekday and slot over the last k present,
+//!   non-special weeks;
+//! - **ridge**: the day's volume is a baseline
+//!   (mean of the last 4 same-weekday totals) times a factor learnt by ridge regression
+//!   (linfa's elastic net with an L2 penalty only)
+//!   from calendar and level features built with polars: weekday, day of month, trend,
+//!   recent level and special days. The day's volume is spread over its intervals with the
+//!   weekday × slot profile of the last eight weeks, smoothed across neighbouring slots.
+//!   Counts per interval are Poisson-noisy; the daily total and the intraday shape are
+//!   estimated from many more contacts than any one slot sees.
+
+use linfa::prelude::*;
+use linfa_elasticnet::ElasticNet;
+use ndarray::{Array1, Array2};
+use polars::prelude::*;
+
+use super::history::{Forecast, History};
+use super::special_days::{SpecialDays, SpecialKind, abnormal_days};
+
+/// Why a forecast could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ForecastError {
+    /// Too little history for the model.
+    #[error("{model} needs more history: {why}")]
+    NotEnoughHistory {
+        /// The model.
+        model: &'static str,
+        /// What is missing.
+        why: String,
+    },
+    /// Building the features failed.
+    #[error("feature table: {0}")]
+    Features(#[from] PolarsError),
+    /// Fitting the regression failed.
+    #[error("regression fit: {0}")]
+    Fit(#[from] linfa_elasticnet::ElasticNetError),
+}
+
+/// A forecasting model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ModelKind {
+    /// Same slot one week earlier.
+    SeasonalNaive,
+    /// Mean of the same weekday and slot over the last `weeks` weeks.
+    MovingAverage {
+        /// Weeks averaged.
+        weeks: usize,
+    },
+    /// Daily volume by ridge regression on calendar and level features × intraday profile.
+    Ridge,
+}
+
+impl ModelKind {
+    /// The model's name on the command line and in reports.
+    #[must_use]
+    pub fn name(self) -> String {
+        match self {
+            Self::SeasonalNaive => "seasonal-naive".into(),
+            Self::MovingAverage { weeks } => format!("moving-average-{weeks}w"),
+            Self::Ridge => "ridge".into(),
+        }
+    }
+
+    /// Forecasts `horizon_days` whole days after the last day of `history`.
+    ///
+    /// # Errors
+    ///
+    /// [`ForecastError::NotEnoughHistory`] when the model has too little data, and feature
+    /// or fit errors of the regression.
+    pub fn forecast(
+        self,
+        history: &History,
+        special: &SpecialDays,
+        horizon_days: usize,
+    ) -> Result<Forecast, ForecastError> {
+        let days = match self {
+            Self::SeasonalNaive => seasonal_naive(history, special, horizon_days),
+            Self::MovingAverage { weeks } => moving_average(history, special, horizon_days, weeks),
+            Self::Ridge => ridge(history, special, horizon_days)?,
+        };
+        let origin = history.len_days();
+        let days = days
+            .into_iter()
+            .enumerate()
+            .map(|(h, day)| match special.kind(history.date(origin + h)) {
+                Some(SpecialKind::Closed) => vec![0.0; day.len()],
+                _ => day,
+            })
+            .collect();
+        Ok(Forecast {
+            first_day: history.date(origin),
+            interval_min: history.interval_min(),
+            days,
+        })
+    }
+}
+
+fn usable<'h>(history: &'h History, special: &SpecialDays, day: usize) -> Option<&'h [f64]> {
+    if special.kind(history.date(day)).is_some() {
+        return None;
+    }
+    history.day(day)
+}
+
+fn seasonal_naive(history: &History, special: &SpecialDays, horizon: usize) -> Vec<Vec<f64>> {
+    let origin = history.len_days();
+    let slots = history.slots_per_day();
+    let mut out: Vec<Vec<f64>> = Vec::with_capacity(horizon);
+    for h in 0..horizon {
+        let target = origin + h;
+        let mut lag = target;
+        let value = loop {
+            let Some(previous) = lag.checked_sub(7) else {
+                break vec![0.0; slots];
+            };
+            lag = previous;
+            if lag >= origin {
+                break out[lag - origin].clone();
+            }
+            if let Some(day) = usable(history, special, lag) {
+                break day.to_vec();
+            }
+        };
+        out.push(value);
+    }
+    out
+}
+
+/// The `k` most recent present, usable days before `before` on the weekday of `target`.
+fn same_weekday(
+    before: usize,
+    target: usize,
+    k: usize,
+    keep: impl Fn(usize) -> bool,
+) -> Vec<usize> {
+    let mut day = target;
+    let mut found = Vec::with_capacity(k);
+    while found.len() < k {
+        let Some(previous) = day.checked_sub(7) else {
+            break;
+        };
+        day = previous;
+        if day < before && keep(day) {
+            found.push(day);
+        }
+    }
+    found
+}
+
+fn moving_average(
+    history: &History,
+    special: &SpecialDays,
+    horizon: usize,
+    weeks: usize,
+) -> Vec<Vec<f64>> {
+    let origin = history.len_days();
+    let slots = history.slots_per_day();
+    (0..horizon)
+        .map(|h| {
+            let days = same_weekday(origin, origin + h, weeks, |d| {
+                usable(history, special, d).is_some()
+            });
+            let mut mean = vec![0.0; slots];
+            for &d in &days {
+                for (m, v) in mean.iter_mut().zip(history.day(d).unwrap_or_default()) {
+                    *m += v / days.len() as f64;
+                }
+            }
+            mean
+        })
+        .collect()
+}
+
+/// Weeks in the daily-volume baseline of the ridge model.
+const BASELINE_WEEKS: usize = 4;
+/// Weeks in the intraday profile.
+const PROFILE_WEEKS: usize = 8;
+/// Days of history the regression learns from.
+const TRAINING_DAYS: usize = 364;
+/// Fewest training days the regression accepts.
+const MIN_TRAINING_DAYS: usize = 28;
+/// L2 penalty of the ridge regression (linfa's scale: per-sample loss).
+const RIDGE_PENALTY: f64 = 0.02;
+
+struct DailyView<'a> {
+    history: &'a History,
+    abnormal: Vec<bool>,
+    totals: Vec<Option<f64>>,
+}
+
+impl<'a> DailyView<'a> {
+    fn new(history: &'a History, special: &SpecialDays) -> Self {
+        let abnormal = abnormal_days(history, special);
+        let totals = (0..history.len_days())
+            .map(|d| history.day(d).map(|v| v.iter().sum()))
+            .collect();
+        Self {
+            history,
+            abnormal,
+            totals,
+        }
+    }
+
+    fn normal(&self, day: usize) -> bool {
+        self.totals.get(day).copied().flatten().is_some() && !self.abnormal[day]
+    }
+
+    /// Mean total of the last weeks of `target`'s weekday, using only days before `before`.
+    fn baseline(&self, before: usize, target: usize) -> Option<f64> {
+        let days = same_weekday(before, target, BASELINE_WEEKS, |d| self.normal(d));
+        if days.len() < 2 {
+            return None;
+        }
+        Some(days.iter().filter_map(|&d| self.totals[d]).sum::<f64>() / days.len() as f64)
+    }
+
+    /// Mean relative deviation from the baseline over the week ending a week before `day`.
+    fn recent_level(&self, before: usize, day: usize) -> f64 {
+        let (from, to) = (day.saturating_sub(13), day.saturating_sub(7).min(before));
+        let deviations: Vec<f64> = (from..to)
+            .filter(|&d| self.normal(d))
+            .filter_map(|d| {
+                let base = self.baseline(d, d)?;
+                (base > 0.0).then(|| self.totals[d].unwrap_or(0.0) / base - 1.0)
+            })
+            .collect();
+        if deviations.is_empty() {
+            0.0
+        } else {
+            deviations.iter().sum::<f64>() / deviations.len() as f64
+        }
+    }
+
+    /// Smoothed, normalised intraday shape of `target`'s weekday from days before `before`.
+    fn profile(&self, before: usize, target: usize) -> Vec<f64> {
+        let slots = self.history.slots_per_day();
+        let days = same_weekday(before, target, PROFILE_WEEKS, |d| self.normal(d));
+        let mut sum = vec![0.0; slots];
+        for &d in &days {
+            for (s, v) in sum.iter_mut().zip(self.history.day(d).unwrap_or_default()) {
+                *s += v;
+            }
+        }
+        let smoothed: Vec<f64> = (0..slots)
+            .map(|i| {
+                let left = sum[i.saturating_sub(1)];
+                let right = sum[(i + 1).min(slots - 1)];
+                0.25 * left + 0.5 * sum[i] + 0.25 * right
+            })
+            .collect();
+        let total: f64 = smoothed.iter().sum();
+        if total > 0.0 {
+            smoothed.iter().map(|v| v / total).collect()
+        } else {
+            smoothed
+        }
+    }
+}
+
+/// Calendar and level features of some days, one row per day, built as a polars table.
+fn feature_table(
+    view: &DailyView<'_>,
+    special: &SpecialDays,
+    before: usize,
+    days: &[usize],
+) -> Result<Array2<f64>, PolarsError> {
+    use chrono::Datelike;
+    let history = view.history;
+    let dom: Vec<i32> = days.iter().map(|&d| history.date(d).day() as i32).collect();
+    let weekday: Vec<i32> = days
+        .iter()
+        .map(|&d| history.date(d).weekday().num_days_from_monday() as i32)
+        .collect();
+    let trend: Vec<f64> = days.iter().map(|&d| d as f64 / 365.0).collect();
+    let recent: Vec<f64> = days.iter().map(|&d| view.recent_level(before, d)).collect();
+    let holiday: Vec<f64> = days
+        .iter()
+        .map(|&d| {
+            f64::from(u8::from(
+                special.kind(history.date(d)) == Some(SpecialKind::Holiday),
+            ))
+        })
+        .collect();
+    let base = DataFrame::new_infer_height(vec![
+        Column::new("day_of_month".into(), dom),
+        Column::new("weekday".into(), weekday),
+        Column::new("trend".into(), trend),
+        Column::new("recent_level".into(), recent),
+        Column::new("holiday".into(), holiday),
+    ])?;
+    // One-hot calendar columns: weekday (7) and day of month (31).
+    let mut columns: Vec<Column> = Vec::with_capacity(41);
+    for (source, values) in [("weekday", 0..7), ("day_of_month", 1..32)] {
+        let series = base.column(source)?.as_materialized_series();
+        for value in values {
+            let flag = series.equal(value)?.cast(&DataType::Float64)?;
+            columns.push(
+                flag.with_name(format!("{source}_{value}").into())
+                    .into_column(),
+            );
+        }
+    }
+    for name in ["trend", "recent_level", "holiday"] {
+        columns.push(base.column(name)?.clone());
+    }
+    let table = DataFrame::new_infer_height(columns)?;
+    let mut x = Array2::<f64>::zeros((table.height(), table.width()));
+    for (j, column) in table.columns().iter().enumerate() {
+        for (i, v) in column.f64()?.into_no_null_iter().enumerate() {
+            x[[i, j]] = v;
+        }
+    }
+    Ok(x)
+}
+
+fn ridge(
+    history: &History,
+    special: &SpecialDays,
+    horizon: usize,
+) -> Result<Vec<Vec<f64>>, ForecastError> {
+    let origin = history.len_days();
+    let view = DailyView::new(history, special);
+    let mut train_days = Vec::new();
+    let mut targets = Vec::new();
+    for d in origin.saturating_sub(TRAINING_DAYS)..origin {
+        if !view.normal(d) {
+            continue;
+        }
+        if let Some(base) = view.baseline(d, d).filter(|b| *b > 0.0) {
+            train_days.push(d);
+            targets.push(view.totals[d].unwrap_or(0.0) / base - 1.0);
+        }
+    }
+    if train_days.len() < MIN_TRAINING_DAYS {
+        return Err(ForecastError::NotEnoughHistory {
+            model: "ridge",
+            why: format!(
+                "{} usable training days, at least {MIN_TRAINING_DAYS} needed",
+                train_days.len()
+            ),
+        });
+    }
+    let x = feature_table(&view, special, origin, &train_days)?;
+    let dataset = Dataset::new(x, Array1::from(targets));
+    let model = ElasticNet::params()
+        .penalty(RIDGE_PENALTY)
+        .l1_ratio(0.0)
+        .fit(&dataset)?;
+
+    let horizon_days: Vec<usize> = (origin..origin + horizon).collect();
+    let x_future = feature_table(&view, special, origin, &horizon_days)?;
+    let factors = model.predict(&x_future);
+    Ok(horizon_days
+        .iter()
+        .zip(factors.iter())
+        .map(|(&day, factor)| {
+            let base = view.baseline(origin, day).unwrap_or(0.0);
+            let total = base * (1.0 + factor).max(0.0);
+            view.profile(origin, day)
+                .iter()
+                .map(|p| p * total)
+                .collect()
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    /// Weeks of a two-slot day whose volume is 10 × (day of week + 1) per slot.
+    fn weekly_pattern(weeks: usize) -> History {
+        let first = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+        let days = (0..7 * weeks)
+            .map(|d| Some(vec![10.0 * (d % 7 + 1) as f64; 2]))
+            .collect();
+        History::from_days(first, 720, days)
+    }
+
+    #[test]
+    fn seasonal_naive_repeats_last_week() {
+        let h = weekly_pattern(3);
+        let f = ModelKind::SeasonalNaive
+            .forecast(&h, &SpecialDays::default(), 9)
+            .unwrap();
+        assert_eq!(f.days[0], vec![10.0, 10.0]);
+        assert_eq!(f.days[6], vec![70.0, 70.0]);
+        assert_eq!(
+            f.days[8],
+            vec![20.0, 20.0],
+            "beyond a week it repeats itself"
+        );
+        assert_eq!(f.first_day, NaiveDate::from_ymd_opt(2024, 1, 22).unwrap());
+    }
+
+    #[test]
+    fn moving_average_skips_special_days() {
+        let mut h = weekly_pattern(4);
+        let first = h.first_day();
+        let mut days: Vec<Option<Vec<f64>>> = (0..h.len_days())
+            .map(|d| h.day(d).map(<[f64]>::to_vec))
+            .collect();
+        days[21] = Some(vec![1000.0, 1000.0]);
+        h = History::from_days(first, 720, days);
+        let mut special = SpecialDays::default();
+        special.insert(h.date(21), SpecialKind::Holiday);
+        let f = ModelKind::MovingAverage { weeks: 4 }
+            .forecast(&h, &special, 1)
+            .unwrap();
+        assert_eq!(f.days[0], vec![10.0, 10.0]);
+    }
+
+    #[test]
+    fn closed_days_are_forecast_as_zero() {
+        let h = weekly_pattern(3);
+        let mut special = SpecialDays::default();
+        special.insert(h.date(21), SpecialKind::Closed);
+        let f = ModelKind::MovingAverage { weeks: 2 }
+            .forecast(&h, &special, 2)
+            .unwrap();
+        assert_eq!(f.days[0], vec![0.0, 0.0]);
+        assert_eq!(f.days[1], vec![20.0, 20.0]);
+    }
+
+    #[test]
+    fn ridge_learns_a_day_of_month_effect() {
+        // Volume doubles on the first three days of every month.
+        let first = NaiveDate::from_ymd_opt(2023, 1, 1).unwrap();
+        let days: Vec<Option<Vec<f64>>> = (0..420)
+            .map(|d| {
+                let date = first + chrono::Duration::days(d);
+                use chrono::Datelike;
+                let level = if date.day() <= 3 { 200.0 } else { 100.0 };
+                Some(vec![level * 0.25, level * 0.75])
+            })
+            .collect();
+        let h = History::from_days(first, 720, days);
+        let f = ModelKind::Ridge
+            .forecast(&h, &SpecialDays::default(), 56)
+            .unwrap();
+        let (mut peak, mut rest) = (Vec::new(), Vec::new());
+        for (i, day) in f.days.iter().enumerate() {
+            use chrono::Datelike;
+            let date = f.first_day + chrono::Duration::days(i as i64);
+            let total: f64 = day.iter().sum();
+            if date.day() <= 3 {
+                peak.push(total)
+            } else {
+                rest.push(total)
+            }
+        }
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        // The truth is 2.0; a same-weekday average cannot see the month at all (≈ 1.1).
+        let ratio = mean(&peak) / mean(&rest);
+        assert!(ratio > 1.4, "month-start peak ratio {ratio}");
+        assert!(
+            (mean(&rest) - 100.0).abs() < 20.0,
+            "ordinary days {}",
+            mean(&rest)
+        );
+        // The intraday shape is kept (smoothed with the neighbouring slot: 62.5 % vs 37.5 %).
+        assert!((f.days[10][1] / f.days[10][0] - 62.5 / 37.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn ridge_refuses_a_short_history() {
+        let h = weekly_pattern(2);
+        assert!(matches!(
+            ModelKind::Ridge.forecast(&h, &SpecialDays::default(), 7),
+            Err(ForecastError::NotEnoughHistory { .. })
+        ));
+    }
+}

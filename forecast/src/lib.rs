@@ -7,5 +7,6 @@
 
 pub mod cli;
 pub mod erlang;
+pub mod plan;
 pub mod schedule;
 pub mod volume;

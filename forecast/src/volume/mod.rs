@@ -4,6 +4,7 @@
 pub mod backtest;
 pub mod history;
 pub mod models;
+pub mod reforecast;
 pub mod special_days;
 
 pub use backtest::{

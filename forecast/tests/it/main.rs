@@ -1,4 +1,5 @@
 //! Integration tests of `tenet-forecast`, compiled into one binary.
 
 mod erlang_reference;
+mod forecast_cli;
 mod schedule_cover;

@@ -104,6 +104,26 @@ pub async fn open_database(
     Ok(Database::connect(&options).await?)
 }
 
+/// Opens the embedded event log in `data_dir/log`.
+///
+/// # Errors
+/// When the log cannot be opened, in particular when another process (a running `tenet up`)
+/// holds it.
+pub async fn open_event_log(data_dir: &Path) -> anyhow::Result<Arc<dyn EventLog>> {
+    let dir = data_dir.join("log");
+    let shown = dir.display().to_string();
+    let log = tokio::task::spawn_blocking(move || {
+        EmbeddedLog::open(dir, EmbeddedLogConfig::default())
+    })
+    .await?
+    .with_context(|| {
+        format!(
+            "cannot open the event log in {shown} (is `tenet up` running on this data directory?)"
+        )
+    })?;
+    Ok(Arc::new(log))
+}
+
 /// A built application, bound to its port and ready to serve.
 pub struct Application {
     listener: TcpListener,

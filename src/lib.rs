@@ -8,5 +8,6 @@ pub mod admin;
 pub mod app;
 pub mod config;
 pub mod http;
+pub mod import;
 pub mod relay;
 pub mod telemetry;

@@ -5,12 +5,13 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use chrono::FixedOffset;
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
-use tenet::admin;
 use tenet::app::{self, Application, Mode, Target};
 use tenet::config::{Overrides, Settings};
 use tenet::telemetry::{self, Output};
+use tenet::{admin, import};
 use tenet_events::{Role, TenantId};
 use tenet_forecast::cli::{ErlangArgs, ScheduleCommand, run_erlang, run_schedule};
 use uuid::Uuid;
@@ -59,6 +60,11 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Import history into the event log.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
     /// Erlang B, C or A for one interval: evaluate an agent count or staff for targets.
     Erlang(ErlangArgs),
     /// Shift scheduling.
@@ -66,6 +72,26 @@ enum Command {
         #[command(subcommand)]
         command: ScheduleCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Per-call records (the tab-separated format of anonymous_bank_feb1999_calls.tsv).
+    Calls {
+        /// The file to import.
+        file: PathBuf,
+        /// The tenant the calls belong to.
+        #[arg(long)]
+        tenant: TenantId,
+        /// The UTC offset of the file's local clock times, e.g. +02:00.
+        #[arg(long, default_value = "+00:00", value_parser = parse_offset)]
+        utc_offset: FixedOffset,
+    },
+}
+
+fn parse_offset(text: &str) -> Result<FixedOffset, String> {
+    text.parse::<FixedOffset>()
+        .map_err(|_| format!("`{text}` is not a UTC offset like +02:00"))
 }
 
 #[derive(Subcommand)]
@@ -155,6 +181,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Config {
             command: ConfigCommand::Show,
         } => print(&settings.show()),
+        Command::Import {
+            command:
+                ImportCommand::Calls {
+                    file,
+                    tenant,
+                    utc_offset,
+                },
+        } => {
+            telemetry::init(&settings.log, Output::Stderr)?;
+            let database = admin::migrated_database(&settings).await?;
+            let known = tenet_ops_api::tenants::find(&database, tenant).await?;
+            database.close().await;
+            anyhow::ensure!(known.is_some(), "tenant {tenant} does not exist");
+            let (events, mut summary) = import::read_calls(&file, tenant, utc_offset)?;
+            let log = app::open_event_log(&settings.data.dir).await?;
+            summary.events = import::append(log.as_ref(), &events).await?;
+            print(&format!(
+                "imported {} calls as {} events ({} skipped as not real calls); they are durable in the event log",
+                summary.calls, summary.events, summary.skipped
+            ))
+        }
         Command::Erlang(args) => print(&run_erlang(&args)?.to_string()),
         Command::Schedule { command } => print(&run_schedule(&command)?.to_string()),
         Command::Migrate => {

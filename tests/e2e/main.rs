@@ -8,6 +8,7 @@ mod harness;
 
 mod auth;
 mod config;
+mod import;
 mod ingest;
 mod logs;
 mod migrations;

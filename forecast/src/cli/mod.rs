@@ -11,4 +11,4 @@ pub use erlang::{
 pub use forecast::{
     BacktestArgs, ForecastArgs, ForecastCliError, ForecastCommand, ForecastModelArg, run_forecast,
 };
-pub use schedule::{CoverArgs, ScheduleCliError, ScheduleCommand, run_schedule};
+pub use schedule::{CoverArgs, ScheduleCliError, ScheduleCommand, WeekArgs, run_schedule};

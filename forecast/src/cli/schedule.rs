@@ -5,12 +5,25 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use crate::schedule::cover::{CoverError, CoverInput, CoverProblem};
+use crate::schedule::weekly::{WeeklyError, WeeklyProblem};
 
 /// Subcommands of `tenet schedule`.
 #[derive(Debug, Clone, Subcommand)]
 pub enum ScheduleCommand {
     /// Minimum-cost shift cover of a per-period requirement.
     Cover(CoverArgs),
+    /// A weekly schedule from shift templates with breaks (JSON `WeeklyProblem`).
+    Week(WeekArgs),
+}
+
+/// Arguments of `tenet schedule week`.
+#[derive(Debug, Clone, Args)]
+pub struct WeekArgs {
+    /// JSON file with `interval_min`, `required` (one list per day), `templates`,
+    /// `operators`, `max_days_per_operator`, `max_weekly_hours`, `understaffing_penalty`
+    /// and optionally `mip_gap` and `time_limit_sec`.
+    #[arg(long)]
+    pub input: PathBuf,
 }
 
 /// Arguments of `tenet schedule cover`.
@@ -43,6 +56,9 @@ pub enum ScheduleCliError {
     /// The cover problem was refused or the solver failed.
     #[error(transparent)]
     Cover(#[from] CoverError),
+    /// The weekly problem was refused or the solver failed.
+    #[error(transparent)]
+    Week(#[from] WeeklyError),
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &PathBuf) -> Result<T, ScheduleCliError> {
@@ -68,6 +84,11 @@ pub fn run_schedule(command: &ScheduleCommand) -> Result<serde_json::Value, Sche
             let input: CoverInput = read_json(&args.input)?;
             let solution = CoverProblem::try_from(input)?.solve()?;
             Ok(serde_json::to_value(solution).expect("the solution holds only numbers and names"))
+        }
+        ScheduleCommand::Week(args) => {
+            let problem: WeeklyProblem = read_json(&args.input)?;
+            let week = problem.solve()?;
+            Ok(serde_json::to_value(week).expect("the schedule holds only numbers and names"))
         }
     }
 }

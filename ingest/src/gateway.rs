@@ -66,42 +66,42 @@ struct Refusal {
 }
 
 /// The body as a JSON array of 1 to [`MAX_BATCH`] items, or the response refusing it.
-fn json_array(headers: &HeaderMap, body: &[u8]) -> Result<Vec<Value>, Response> {
+fn json_array(headers: &HeaderMap, body: &[u8]) -> Result<Vec<Value>, Box<Response>> {
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.split(';').next())
         .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
     if !is_json {
-        return Err(refuse(
+        return Err(Box::new(refuse(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "the body must be a JSON array (Content-Type: application/json)".into(),
             Value::Null,
-        ));
+        )));
     }
     let items = match serde_json::from_slice(body) {
         Ok(Value::Array(items)) => items,
         Ok(_) => {
-            return Err(refuse(
+            return Err(Box::new(refuse(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "the body must be a JSON array".into(),
                 Value::Null,
-            ));
+            )));
         }
         Err(error) => {
-            return Err(refuse(
+            return Err(Box::new(refuse(
                 StatusCode::BAD_REQUEST,
                 format!("the body is not JSON: {error}"),
                 Value::Null,
-            ));
+            )));
         }
     };
     if items.is_empty() || items.len() > MAX_BATCH {
-        return Err(refuse(
+        return Err(Box::new(refuse(
             StatusCode::UNPROCESSABLE_ENTITY,
             format!("a batch holds 1 to {MAX_BATCH} items, got {}", items.len()),
             Value::Null,
-        ));
+        )));
     }
     Ok(items)
 }
@@ -121,7 +121,7 @@ async fn post_events(
 ) -> Response {
     let items = match json_array(&headers, &body) {
         Ok(items) => items,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let mut refusals = Vec::new();
     let mut envelopes = Vec::new();
@@ -279,7 +279,7 @@ async fn post_badge_swipes(
 ) -> Response {
     let items = match json_array(&headers, &body) {
         Ok(items) => items,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let mut refusals = Vec::new();
     let mut envelopes = Vec::new();

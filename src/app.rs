@@ -17,8 +17,10 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
+use tenet_events::EventFamily;
 use tenet_ingest::gateway::Gateway;
-use tenet_ingest::{EmbeddedLog, EmbeddedLogConfig, EventLog};
+use tenet_ingest::{EmbeddedLog, EmbeddedLogConfig, EventLog, LakeWriterConfig, LakeWriters};
+use tenet_lakehouse::Lake;
 use tenet_ops_api::auth::{AuthSettings, require_actor};
 use tenet_ops_api::rbac::{Action, require_permission};
 use tenet_ops_api::{ApiError, Database, DatabaseOptions};
@@ -109,7 +111,7 @@ pub async fn open_database(
 /// # Errors
 /// When the log cannot be opened, in particular when another process (a running `tenet up`)
 /// holds it.
-pub async fn open_event_log(data_dir: &Path) -> anyhow::Result<Arc<dyn EventLog>> {
+pub async fn open_event_log(data_dir: &Path) -> anyhow::Result<Arc<EmbeddedLog>> {
     let dir = data_dir.join("log");
     let shown = dir.display().to_string();
     let log = tokio::task::spawn_blocking(move || {
@@ -124,12 +126,29 @@ pub async fn open_event_log(data_dir: &Path) -> anyhow::Result<Arc<dyn EventLog>
     Ok(Arc::new(log))
 }
 
+/// Opens the embedded lake in `data_dir/lake`.
+///
+/// # Errors
+/// When the directory cannot be created.
+pub fn open_lake(data_dir: &Path) -> anyhow::Result<Lake> {
+    Ok(Lake::in_dir(&data_dir.join("lake"))?)
+}
+
+/// One lake writer per event family, with the default flush policy.
+pub fn lake_writer_configs() -> Vec<LakeWriterConfig> {
+    EventFamily::ALL
+        .into_iter()
+        .map(LakeWriterConfig::new)
+        .collect()
+}
+
 /// A built application, bound to its port and ready to serve.
 pub struct Application {
     listener: TcpListener,
     router: Router,
     database: Database,
-    log: Option<Arc<dyn EventLog>>,
+    log: Option<Arc<EmbeddedLog>>,
+    lake: Option<Lake>,
     health: Health,
     settings: Settings,
 }
@@ -155,22 +174,18 @@ impl Application {
                 .await
                 .context("cannot apply migrations")?;
         }
-        let log: Option<Arc<dyn EventLog>> = match &mode {
-            Mode::Embedded => {
-                let dir = settings.data.dir.join("log");
-                let log = tokio::task::spawn_blocking(move || {
-                    EmbeddedLog::open(dir, EmbeddedLogConfig::default())
-                })
-                .await?
-                .context("cannot open the event log in the data directory")?;
-                Some(Arc::new(log))
-            }
-            Mode::Serve(_) => None,
+        let (log, lake) = match &mode {
+            Mode::Embedded => (
+                Some(open_event_log(&settings.data.dir).await?),
+                Some(open_lake(&settings.data.dir)?),
+            ),
+            Mode::Serve(_) => (None, None),
         };
         let dependencies: Vec<Arc<dyn Dependency>> = vec![Arc::new(database.clone())];
         let health = Health::new(dependencies, settings.health.check_timeout);
 
-        let router = router(&settings, &database, log.clone(), health.clone());
+        let shared: Option<Arc<dyn EventLog>> = log.clone().map(|log| log as Arc<dyn EventLog>);
+        let router = router(&settings, &database, shared, health.clone());
         let listener = TcpListener::bind(settings.http.addr)
             .await
             .with_context(|| format!("cannot listen on {}", settings.http.addr))?;
@@ -179,6 +194,7 @@ impl Application {
             router,
             database,
             log,
+            lake,
             health,
             settings,
         })
@@ -196,7 +212,7 @@ impl Application {
 
     /// The event log of the embedded mode.
     pub fn event_log(&self) -> Option<Arc<dyn EventLog>> {
-        self.log.clone()
+        self.log.clone().map(|log| log as Arc<dyn EventLog>)
     }
 
     /// The ops database this application uses.
@@ -218,6 +234,7 @@ impl Application {
             router,
             database,
             log,
+            lake,
             health,
             settings,
         } = self;
@@ -225,8 +242,13 @@ impl Application {
         tracing::info!(addr = %addr, "serving HTTP");
         let watcher = tokio::spawn(health.watch(settings.health.interval));
         let upkeep = tokio::spawn(metrics::upkeep(metrics::handle()));
-        let relay = log
-            .map(|log| tokio::spawn(relay::run(database.clone(), log, RelaySettings::default())));
+        let relay = log.clone().map(|log| {
+            let log: Arc<dyn EventLog> = log;
+            tokio::spawn(relay::run(database.clone(), log, RelaySettings::default()))
+        });
+        let writers = log
+            .zip(lake)
+            .map(|(log, lake)| LakeWriters::spawn(log, lake, lake_writer_configs()));
 
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let server = axum::serve(
@@ -258,6 +280,9 @@ impl Application {
         upkeep.abort();
         if let Some(relay) = relay {
             relay.abort();
+        }
+        if let Some(writers) = writers {
+            writers.shutdown().await;
         }
         database.close().await;
         tracing::info!("stopped");

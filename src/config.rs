@@ -125,7 +125,7 @@ pub struct LogSettings {
 impl Default for LogSettings {
     fn default() -> Self {
         Self {
-            level: "info,sqlx=warn".to_owned(),
+            level: "info,sqlx=warn,deltalake_core=warn,buoyant_kernel=off".to_owned(),
             format: LogFormat::Json,
             service: "tenet".to_owned(),
         }

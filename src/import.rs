@@ -9,13 +9,19 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use chrono::FixedOffset;
 use indicatif::{ProgressBar, ProgressStyle};
-use tenet_events::{Envelope, TenantId};
+use tenet_events::{Envelope, EventFamily, TenantId};
 use tenet_ingest::import::{self, Imported, RecordError};
-use tenet_ingest::{EventLog, Record, TopicName};
+use tenet_ingest::writer::DEFAULT_GROUP;
+use tenet_ingest::{
+    EmbeddedLog, EventLog, GroupId, LakeWriters, Record, TopicName, TopicPartition,
+};
+use tenet_lakehouse::Lake;
 
 /// Events appended per log request.
 const BATCH: usize = 5_000;
@@ -129,4 +135,40 @@ pub async fn append(log: &dyn EventLog, events: &[Envelope]) -> anyhow::Result<u
     }
     bar.finish_and_clear();
     Ok(appended)
+}
+
+/// Runs the lake writers on `log` until every event in it has landed in `lake`, then stops
+/// them after their final commit.
+///
+/// # Errors
+/// When the log cannot be read.
+pub async fn land(log: Arc<EmbeddedLog>, lake: Lake) -> anyhow::Result<()> {
+    let group = GroupId::parse(DEFAULT_GROUP).expect("the default group name is legal");
+    let writers = LakeWriters::spawn(log.clone(), lake, crate::app::lake_writer_configs());
+    let spinner = ProgressBar::new_spinner();
+    spinner.set_message("landing in the lake");
+    spinner.enable_steady_tick(Duration::from_millis(120));
+    loop {
+        let mut behind = 0u64;
+        for family in EventFamily::ALL {
+            let topic = TopicName::of_family(family);
+            let Ok(partitions) = log.partition_count(&topic).await else {
+                continue;
+            };
+            for partition in 0..partitions {
+                let partition = TopicPartition::new(topic.clone(), partition);
+                let end = log.offset_range(&partition).await?.end;
+                let done = log.committed(&group, &partition).await?.unwrap_or_default();
+                behind += end.0.saturating_sub(done.0);
+            }
+        }
+        if behind == 0 {
+            break;
+        }
+        spinner.set_message(format!("landing in the lake: {behind} events to go"));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    writers.shutdown().await;
+    spinner.finish_and_clear();
+    Ok(())
 }

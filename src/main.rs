@@ -86,6 +86,9 @@ enum ImportCommand {
         /// The UTC offset of the file's local clock times, e.g. +02:00.
         #[arg(long, default_value = "+00:00", value_parser = parse_offset)]
         utc_offset: FixedOffset,
+        /// Return only once the events have landed in the lake.
+        #[arg(long)]
+        wait: bool,
     },
 }
 
@@ -187,6 +190,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     file,
                     tenant,
                     utc_offset,
+                    wait,
                 },
         } => {
             telemetry::init(&settings.log, Output::Stderr)?;
@@ -197,8 +201,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let (events, mut summary) = import::read_calls(&file, tenant, utc_offset)?;
             let log = app::open_event_log(&settings.data.dir).await?;
             summary.events = import::append(log.as_ref(), &events).await?;
+            let landed = if wait {
+                import::land(log, app::open_lake(&settings.data.dir)?).await?;
+                "they have landed in the lake"
+            } else {
+                "they are durable in the event log"
+            };
             print(&format!(
-                "imported {} calls as {} events ({} skipped as not real calls); they are durable in the event log",
+                "imported {} calls as {} events ({} skipped as not real calls); {landed}",
                 summary.calls, summary.events, summary.skipped
             ))
         }

@@ -5,6 +5,7 @@
 #   - system packages: promtool (prometheus), cmake and clang (to build the HiGHS solver)
 #   - PostgreSQL on 127.0.0.1:5432
 #   - tansu, a Kafka-protocol broker, on 127.0.0.1:9092 with a SQLite store
+#   - the Python deltalake and pyarrow packages, the outside reader of the lake
 # then checks formatting and lints and runs every test of the workspace.
 #
 # Builds go to $CARGO_TARGET_DIR (default ~/.cache/tenet/target) so that repeated runs
@@ -45,6 +46,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt_install "${missing[@]}"
 else
     echo "all present"
+fi
+
+step "Python readers of the lake"
+if python3 -c 'import deltalake, pyarrow' 2>/dev/null; then
+    echo "deltalake and pyarrow present"
+else
+    python3 -m pip install --quiet deltalake pyarrow
 fi
 
 step "PostgreSQL"

@@ -139,3 +139,66 @@ async fn a_file_with_bad_records_imports_nothing_and_names_each_line() {
         "the log was not even opened"
     );
 }
+
+#[tokio::test]
+async fn imported_calls_land_in_the_lake_and_an_outside_reader_sees_them() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let created = tenet()
+        .args(["admin", "tenant", "create", "Bank", "--data-dir", dir])
+        .output()
+        .await
+        .unwrap();
+    let tenant = String::from_utf8(created.stdout).unwrap().trim().to_owned();
+
+    let output = tenet()
+        .args([
+            "import",
+            "calls",
+            FIXTURE,
+            "--tenant",
+            &tenant,
+            "--wait",
+            "--data-dir",
+            dir,
+        ])
+        .output()
+        .await
+        .unwrap();
+
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("they have landed in the lake"));
+    let (records, ids) = event_ids(data.path()).await;
+    let script = format!(
+        "import deltalake, json\n\
+         t = deltalake.DeltaTable({:?}).to_pyarrow_table()\n\
+         ids = t.column('event_id').to_pylist()\n\
+         tenants = set(t.column('tenant_id').to_pylist())\n\
+         print(json.dumps({{'rows': len(ids), 'ids': sorted(set(ids)), 'tenants': sorted(tenants)}}))",
+        data.path().join("lake").join("calls").display().to_string()
+    );
+    let python = tokio::process::Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .await
+        .expect("python3 runs");
+    assert!(
+        python.status.success(),
+        "reading the lake with the Python deltalake package (pip install deltalake) failed: {}",
+        String::from_utf8_lossy(&python.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_slice(&python.stdout).unwrap();
+    assert_eq!(seen["rows"], records, "every event landed once");
+    let seen_ids: BTreeSet<String> = seen["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| id.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(seen_ids, ids);
+    assert_eq!(seen["tenants"], serde_json::json!([tenant]));
+}

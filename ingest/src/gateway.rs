@@ -142,26 +142,42 @@ async fn post_events(
             }),
         }
     }
-    if !refusals.is_empty() {
-        let count = refusals.len();
-        return refuse(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("{count} event(s) refused; nothing from this batch was stored"),
-            json!({ "events": refusals }),
-        );
-    }
-    match gateway
-        .append(&envelopes, trace.as_ref().map(|Extension(trace)| trace))
+    gateway
+        .accept_all(
+            envelopes,
+            refusals,
+            "event(s)",
+            trace.as_ref().map(|Extension(trace)| trace),
+        )
         .await
-    {
-        Ok(accepted) => {
-            (StatusCode::ACCEPTED, Json(json!({ "accepted": accepted }))).into_response()
-        }
-        Err(response) => response,
-    }
 }
 
 impl Gateway {
+    /// Answers a batch of JSON items: 422 listing every refusal when there is any (nothing is
+    /// stored then), otherwise 202 once every event is durable.
+    async fn accept_all(
+        &self,
+        envelopes: Vec<Envelope>,
+        refusals: Vec<Refusal>,
+        noun: &str,
+        trace: Option<&TraceContext>,
+    ) -> Response {
+        if !refusals.is_empty() {
+            let count = refusals.len();
+            return refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("{count} {noun} refused; nothing from this batch was stored"),
+                json!({ "events": refusals }),
+            );
+        }
+        match self.append(&envelopes, trace).await {
+            Ok(accepted) => {
+                (StatusCode::ACCEPTED, Json(json!({ "accepted": accepted }))).into_response()
+            }
+            Err(response) => response,
+        }
+    }
+
     /// Appends `envelopes` to their topics, carrying the request's trace; answers the count,
     /// or the 503 to send when the log fails.
     async fn append(
@@ -321,23 +337,14 @@ async fn post_badge_swipes(
             }),
         }
     }
-    if !refusals.is_empty() {
-        let count = refusals.len();
-        return refuse(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("{count} swipe(s) refused; nothing from this batch was stored"),
-            json!({ "events": refusals }),
-        );
-    }
-    match gateway
-        .append(&envelopes, trace.as_ref().map(|Extension(trace)| trace))
+    gateway
+        .accept_all(
+            envelopes,
+            refusals,
+            "swipe(s)",
+            trace.as_ref().map(|Extension(trace)| trace),
+        )
         .await
-    {
-        Ok(accepted) => {
-            (StatusCode::ACCEPTED, Json(json!({ "accepted": accepted }))).into_response()
-        }
-        Err(response) => response,
-    }
 }
 
 /// Describes the gateway's metrics to the process's recorder.

@@ -38,16 +38,21 @@ async fn event_ids(data_dir: &std::path::Path) -> (usize, BTreeSet<String>) {
     (records, ids)
 }
 
+async fn create_tenant(data_dir: &str) -> String {
+    let created = tenet()
+        .args(["admin", "tenant", "create", "Bank", "--data-dir", data_dir])
+        .output()
+        .await
+        .unwrap();
+    assert!(created.status.success());
+    String::from_utf8(created.stdout).unwrap().trim().to_owned()
+}
+
 #[tokio::test]
 async fn importing_a_call_history_twice_repeats_the_same_event_ids() {
     let data = tempfile::tempdir().unwrap();
     let dir = data.path().to_str().unwrap();
-    let created = tenet()
-        .args(["admin", "tenant", "create", "Bank", "--data-dir", dir])
-        .output()
-        .await
-        .unwrap();
-    let tenant = String::from_utf8(created.stdout).unwrap().trim().to_owned();
+    let tenant = create_tenant(dir).await;
     let import = || async {
         tenet()
             .args([
@@ -100,12 +105,7 @@ async fn importing_a_call_history_twice_repeats_the_same_event_ids() {
 async fn a_file_with_bad_records_imports_nothing_and_names_each_line() {
     let data = tempfile::tempdir().unwrap();
     let dir = data.path().to_str().unwrap();
-    let created = tenet()
-        .args(["admin", "tenant", "create", "Bank", "--data-dir", dir])
-        .output()
-        .await
-        .unwrap();
-    let tenant = String::from_utf8(created.stdout).unwrap().trim().to_owned();
+    let tenant = create_tenant(dir).await;
     let mut text = std::fs::read_to_string(FIXTURE).unwrap();
     text = text.replacen("\tAGENT\t", "\tBUSY\t", 1);
     text.push_str("AA0101\t99\t0\t0\tPS\t990231\t8:00:00\t8:00:10\t10\t0:00:00\t0:00:00\t0\tAGENT\t8:00:10\t8:01:00\t50\tDORIT\n");
@@ -144,12 +144,7 @@ async fn a_file_with_bad_records_imports_nothing_and_names_each_line() {
 async fn imported_calls_land_in_the_lake_and_an_outside_reader_sees_them() {
     let data = tempfile::tempdir().unwrap();
     let dir = data.path().to_str().unwrap();
-    let created = tenet()
-        .args(["admin", "tenant", "create", "Bank", "--data-dir", dir])
-        .output()
-        .await
-        .unwrap();
-    let tenant = String::from_utf8(created.stdout).unwrap().trim().to_owned();
+    let tenant = create_tenant(dir).await;
 
     let output = tenet()
         .args([

@@ -28,6 +28,9 @@ pub struct BreakRule {
     /// Whether the break is paid (counts towards paid hours).
     #[serde(default)]
     pub paid: bool,
+    /// Distance between allowed break starts, minutes (default: one interval).
+    #[serde(default)]
+    pub step_min: Option<u32>,
 }
 
 /// A family of shifts: the same length and breaks, starting anywhere in a window.
@@ -183,8 +186,9 @@ struct Handles {
 }
 
 impl Handles {
-    /// Rounds an LP solution up to integer shift counts, places each shift's breaks where
-    /// the LP put most of them, and sets the shortfall variables to what remains uncovered.
+    /// Rounds an LP solution up to integer shift counts, then places every break, one agent
+    /// at a time, where the coverage left above the requirement is largest, and sets the
+    /// shortfall variables to what remains uncovered.
     fn round_up(
         &self,
         lp: &impl Solution,
@@ -194,43 +198,43 @@ impl Handles {
         let horizon = required.len();
         let per_day = horizon / candidates.iter().map(|c| c.day + 1).max().unwrap_or(1);
         let mut values = Vec::new();
-        let mut covered = vec![0i64; horizon];
-        for ((c, &x), rules) in candidates
+        let mut surplus: Vec<i64> = required.iter().map(|&r| -i64::from(r)).collect();
+        let counts: Vec<i64> = self
+            .shift_vars
             .iter()
-            .zip(&self.shift_vars)
-            .zip(&self.break_vars)
-        {
-            let count = (lp.value(x) - 1e-6).ceil().max(0.0);
-            values.push((x, count));
+            .map(|&x| (lp.value(x) - 1e-6).ceil().max(0.0) as i64)
+            .collect();
+        for ((c, &x), &count) in candidates.iter().zip(&self.shift_vars).zip(&counts) {
+            values.push((x, count as f64));
             let origin = c.day * per_day + c.start;
             for s in 0..c.length {
-                covered[(origin + s) % horizon] += count as i64;
-            }
-            for (bs, (len, offsets)) in rules.iter().zip(&c.breaks) {
-                let lp_values: Vec<f64> = bs.iter().map(|&b| lp.value(b).max(0.0)).collect();
-                let mut placed: Vec<f64> = lp_values.iter().map(|v| v.floor()).collect();
-                let mut left = count - placed.iter().sum::<f64>();
-                let mut order: Vec<usize> = (0..bs.len()).collect();
-                order.sort_by(|&i, &j| {
-                    (lp_values[j] - placed[j]).total_cmp(&(lp_values[i] - placed[i]))
-                });
-                for &i in order.iter().cycle().take(order.len() * 2) {
-                    if left < 0.5 {
-                        break;
-                    }
-                    placed[i] += 1.0;
-                    left -= 1.0;
-                }
-                for ((&b, &n), &off) in bs.iter().zip(&placed).zip(offsets) {
-                    values.push((b, n));
-                    for s in 0..*len {
-                        covered[(origin + off + s) % horizon] -= n as i64;
-                    }
-                }
+                surplus[(origin + s) % horizon] += count;
             }
         }
-        for ((&u, &need), &have) in self.short.iter().zip(required).zip(&covered) {
-            values.push((u, (i64::from(need) - have).max(0) as f64));
+        for ((c, rules), &count) in candidates.iter().zip(&self.break_vars).zip(&counts) {
+            let origin = c.day * per_day + c.start;
+            for (bs, (len, offsets)) in rules.iter().zip(&c.breaks) {
+                let mut placed = vec![0i64; bs.len()];
+                for _ in 0..count {
+                    let room = |off: usize| {
+                        (0..*len)
+                            .map(|s| surplus[(origin + off + s) % horizon])
+                            .min()
+                            .unwrap_or(0)
+                    };
+                    let best = (0..offsets.len())
+                        .max_by_key(|&i| (room(offsets[i]), std::cmp::Reverse(i)))
+                        .unwrap_or(0);
+                    placed[best] += 1;
+                    for s in 0..*len {
+                        surplus[(origin + offsets[best] + s) % horizon] -= 1;
+                    }
+                }
+                values.extend(bs.iter().zip(&placed).map(|(&b, &n)| (b, n as f64)));
+            }
+        }
+        for (&u, &left) in self.short.iter().zip(&surplus) {
+            values.push((u, (-left).max(0) as f64));
         }
         values
     }
@@ -375,7 +379,11 @@ impl WeeklyProblem {
                 if !b.paid {
                     unpaid_min += b.length_min;
                 }
-                breaks.push((len, (lo..=hi).collect()));
+                let step = match b.step_min {
+                    Some(m) => self.slots(m, &t.name, "break step off the interval grid")?,
+                    None => 1,
+                };
+                breaks.push((len, (lo..=hi).step_by(step.max(1)).collect()));
             }
             let paid_hours = f64::from(t.length_min - unpaid_min) / 60.0;
             for day in 0..self.required.len() {
@@ -546,6 +554,7 @@ mod tests {
                     earliest_after_min: 60,
                     latest_after_min: 240,
                     paid: false,
+                    step_min: None,
                 }],
             )],
             operators: 10,

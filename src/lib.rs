@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod app;
 pub mod config;
+pub mod demo;
 pub mod http;
 pub mod import;
 pub mod relay;

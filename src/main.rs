@@ -38,6 +38,9 @@ enum Command {
         /// Address to serve HTTP on (overrides http.addr).
         #[arg(long)]
         http: Option<SocketAddr>,
+        /// On a new installation, create a demo tenant with a real month of call traffic.
+        #[arg(long)]
+        demo: bool,
     },
     /// Run the named targets against shared infrastructure (PostgreSQL, ...).
     Serve {
@@ -170,7 +173,7 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let http_addr = match &cli.command {
-        Command::Up { http } | Command::Serve { http, .. } => *http,
+        Command::Up { http, .. } | Command::Serve { http, .. } => *http,
         _ => None,
     };
     let overrides = Overrides {
@@ -179,7 +182,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     let settings = Settings::load(cli.config.as_deref(), &overrides)?;
     match cli.command {
-        Command::Up { .. } => serve(settings, Mode::Embedded).await,
+        Command::Up { demo, .. } => {
+            telemetry::init(&settings.log, Output::Stdout)?;
+            let data_dir = settings.data.dir.clone();
+            let application = Application::build(settings, Mode::Embedded).await?;
+            if demo {
+                let log = application
+                    .event_log()
+                    .expect("the embedded mode has a log");
+                if let Some(seeded) =
+                    tenet::demo::seed(application.database(), log.as_ref(), &data_dir).await?
+                {
+                    tracing::info!(
+                        tenant_id = %seeded.tenant,
+                        events = seeded.events,
+                        token_file = %seeded.token_file.display(),
+                        "demo tenant created; its admin API token is in the token file"
+                    );
+                }
+            }
+            application.run_until(app::shutdown_signal()).await
+        }
         Command::Serve { targets, .. } => serve(settings, Mode::Serve(targets)).await,
         Command::Config {
             command: ConfigCommand::Show,

@@ -116,6 +116,19 @@ pub async fn find(db: &Database, id: TenantId) -> Result<Option<Tenant>, sqlx::E
     Ok(row.map(Tenant::from))
 }
 
+/// Whether any tenant exists: false only on a new installation.
+///
+/// # Errors
+/// The database's error when the query fails.
+pub async fn any(db: &Database) -> Result<bool, sqlx::Error> {
+    let found: Option<i32> = on_backend!(db, |pool| {
+        sqlx::query_scalar("select 1 from tenants limit 1")
+            .fetch_optional(pool)
+            .await?
+    });
+    Ok(found.is_some())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

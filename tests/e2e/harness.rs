@@ -135,9 +135,15 @@ pub struct UpProcess {
 impl UpProcess {
     /// Starts `tenet up` on a free port and waits for its "serving HTTP" line.
     pub async fn start(data_dir: &Path) -> Self {
+        Self::start_with(data_dir, &[]).await
+    }
+
+    /// Starts `tenet up` with extra arguments.
+    pub async fn start_with(data_dir: &Path, extra: &[&str]) -> Self {
         let mut child = tenet()
             .args(["up", "--http", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -122,3 +122,48 @@ async fn second_start_on_the_same_data_dir_keeps_its_data() {
     assert_eq!(me["tenant_name"], "Keeps Data");
     assert_eq!(code, Some(0));
 }
+
+#[tokio::test]
+async fn demo_seeds_a_real_month_once_and_its_token_works() {
+    let data = tempfile::tempdir().unwrap();
+
+    let up = crate::harness::UpProcess::start_with(data.path(), &["--demo"]).await;
+    let token = std::fs::read_to_string(data.path().join("demo-token.txt")).unwrap();
+    let me: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/api/v1/me", up.base))
+        .bearer_auth(token.trim())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (code, lines) = up.terminate().await;
+
+    assert_eq!(code, Some(0));
+    assert_eq!(me["tenant_name"], "Anonymous Bank (demo)");
+    assert_eq!(me["role"], "admin");
+    let seeded: Vec<serde_json::Value> = lines
+        .iter()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|line| {
+            line["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("demo tenant created"))
+        })
+        .collect();
+    assert_eq!(seeded.len(), 1);
+    assert_eq!(
+        seeded[0]["events"], 91_353,
+        "33,344 calls less 278 phantoms, as events"
+    );
+
+    let again = crate::harness::UpProcess::start_with(data.path(), &["--demo"]).await;
+    let (_, lines) = again.terminate().await;
+    assert!(
+        !lines
+            .iter()
+            .any(|line| line.contains("demo tenant created")),
+        "a second start does not seed again"
+    );
+}

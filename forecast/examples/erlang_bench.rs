@@ -111,7 +111,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut rust_rates = Vec::new();
     let mut checksum = 0u64;
-    for _ in 0..5 {
+    for _ in 0..21 {
         let started = Instant::now();
         for c in &all {
             checksum += u64::from(solve(c));
@@ -132,7 +132,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     file.1.write_all(serde_json::to_string(&json)?.as_bytes())?;
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
     let output = Command::new(python)
-        .args(["-c", PYTHON_BENCH, file.0.to_str().unwrap_or_default(), "3"])
+        .args(["-c", PYTHON_BENCH, file.0.to_str().unwrap_or_default(), "5"])
         .output()?;
     std::fs::remove_file(&file.0).ok();
     if !output.status.success() {

@@ -133,6 +133,9 @@ impl Queue {
     /// A + 100,000 meets them (a maximum ASA of 0 s, say).
     pub fn staff(&self, targets: &Targets) -> Result<Staffing, ErlangError> {
         targets.check_applicable(self.model)?;
+        if matches!(self.model, Model::ErlangC) && self.traffic.erlangs() > 0.0 {
+            return self.staff_erlang_c(targets);
+        }
         let answer_within = targets.service_level.map(ServiceLevelTarget::within);
         let a = self.traffic.erlangs();
         let limit = (a + SEARCH_LIMIT_OVER_TRAFFIC).min(f64::from(u32::MAX - 1)) as u32;
@@ -168,6 +171,99 @@ impl Queue {
             }
             recursion.step();
         }
+    }
+}
+
+impl Queue {
+    /// Erlang C staffing without divisions or exponentials in the search loop: the
+    /// recursion runs on r(n) = 1/B(n) = 1 + (n/A)·r(n−1), and each target is compared in
+    /// multiplied-out form (`SL ≥ X` ⇔ `n·e^{−(n−A)T/AHT} ≤ (1 − X)·(r·(n − A) + A)`, with
+    /// the exponential updated by one factor per agent). When B(n) underflows, r becomes
+    /// infinite and every waiting target holds, which is the limit.
+    fn staff_erlang_c(&self, targets: &Targets) -> Result<Staffing, ErlangError> {
+        let a = self.traffic.erlangs();
+        let aht = self.aht.secs();
+        let inv_a = 1.0 / a;
+        let min_stable = a.floor() + 1.0;
+        let min_occupancy = targets
+            .max_occupancy
+            .map_or(0.0, |m| super::params::ceil_with_tolerance(a / m.get()));
+        let start = min_stable.max(min_occupancy);
+        let limit = a + SEARCH_LIMIT_OVER_TRAFFIC;
+        let sl = targets.service_level.map(|t| {
+            (
+                1.0 - t.share().get() + TARGET_SLACK,
+                t.within().secs() / aht,
+            )
+        });
+        let max_asa = targets.max_asa.map(|w| w.secs() + TARGET_SLACK);
+        // r(n) for n < start, four agents per step: r(m+4) = p + q·r(m) with p and q
+        // independent of r, so the dependency chain is one multiply-add per four agents
+        // instead of one per agent. (Plain `*` and `+`: `mul_add` is a library call on
+        // x86-64 targets without FMA.)
+        let mut r = 1.0;
+        let mut n = 1.0;
+        while n + 3.0 < start {
+            let (c1, c2, c3, c4) = (
+                n * inv_a,
+                (n + 1.0) * inv_a,
+                (n + 2.0) * inv_a,
+                (n + 3.0) * inv_a,
+            );
+            let p = c4 * (c3 * (1.0 + c2) + 1.0) + 1.0;
+            let q = (c4 * c3) * (c2 * c1);
+            r = q * r + p;
+            n += 4.0;
+        }
+        while n < start {
+            r = inv_a * n * r + 1.0;
+            n += 1.0;
+        }
+        // e^{−(n−A)·T/AHT} at n = start, then one factor per agent.
+        let (mut decay, step) =
+            sl.map_or((1.0, 1.0), |(_, k)| ((-(start - a) * k).exp(), (-k).exp()));
+        loop {
+            r = inv_a * n * r + 1.0;
+            let queue_scale = r * (n - a) + a; // (n − A(1 − B)) / B
+            let sl_met = sl.is_none_or(|(miss, _)| n * decay <= miss * queue_scale);
+            let asa_met = max_asa.is_none_or(|w| n * aht <= w * (n - a) * queue_scale);
+            if sl_met && asa_met {
+                break;
+            }
+            if n >= limit {
+                return Err(ErlangError::Unreachable {
+                    limit: limit as u32,
+                    traffic: a,
+                });
+            }
+            decay *= step;
+            n += 1.0;
+        }
+        let agents = n as u32;
+        let answer_within = targets.service_level.map(ServiceLevelTarget::within);
+        let metrics = self.metrics_with_blocking(agents, 1.0 / r, answer_within)?;
+        // The binding target is one that fails with one agent less.
+        let fewer = f64::from(agents - 1);
+        let binding = if fewer <= a {
+            // One agent less is unstable: every waiting target fails; name the first set.
+            if targets.service_level.is_some() {
+                BindingTarget::ServiceLevel
+            } else if targets.max_asa.is_some() {
+                BindingTarget::MaxAsa
+            } else {
+                BindingTarget::MaxOccupancy
+            }
+        } else {
+            let blocking_fewer = 1.0 / ((r - 1.0) * a / n);
+            let previous = self.metrics_with_blocking(agents - 1, blocking_fewer, answer_within)?;
+            targets
+                .unmet(&previous)
+                .iter()
+                .zip(BINDING_ORDER)
+                .find(|(unmet, _)| **unmet)
+                .map_or(BindingTarget::None, |(_, b)| b)
+        };
+        Ok(Staffing { metrics, binding })
     }
 }
 
@@ -292,6 +388,33 @@ mod tests {
             .metrics(n - 1, Some(WaitLimit::from_secs(20.0).unwrap()))
             .unwrap();
         assert!(fewer.service_level.unwrap() < 0.8);
+    }
+
+    #[test]
+    fn erlang_c_staffing_is_the_smallest_count_meeting_every_target() {
+        for a in [0.3, 1.0, 2.7, 9.99, 10.0, 47.5, 180.0, 999.0, 2000.0] {
+            for (sl_notation, t) in [("70/10", 10.0), ("80/20", 20.0), ("95/60", 60.0)] {
+                for occupancy in [None, Some(0.85)] {
+                    for asa in [None, Some(15.0)] {
+                        let q = queue(a, Model::ErlangC);
+                        let targets = Targets {
+                            max_occupancy: occupancy.map(|o| MaxOccupancy::new(o).unwrap()),
+                            max_asa: asa.map(|w| WaitLimit::from_secs(w).unwrap()),
+                            ..sl(sl_notation)
+                        };
+                        let n = q.staff(&targets).unwrap().agents();
+                        let at = |n: u32| q.metrics(n, Some(WaitLimit::from_secs(t).unwrap()));
+                        assert!(
+                            !targets.unmet(&at(n).unwrap()).contains(&true),
+                            "A={a} n={n}"
+                        );
+                        if let Ok(fewer) = at(n - 1) {
+                            assert!(targets.unmet(&fewer).contains(&true), "A={a} n-1={}", n - 1);
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

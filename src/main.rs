@@ -13,7 +13,9 @@ use tenet::config::{Overrides, Settings};
 use tenet::telemetry::{self, Output};
 use tenet::{admin, import};
 use tenet_events::{Role, TenantId};
-use tenet_forecast::cli::{ErlangArgs, ScheduleCommand, run_erlang, run_schedule};
+use tenet_forecast::cli::{
+    ErlangArgs, ForecastArgs, ScheduleCommand, run_erlang, run_forecast, run_schedule,
+};
 use uuid::Uuid;
 
 /// Tenet: a contact-center platform for tickets, customers, quality, HR and workforce
@@ -70,6 +72,8 @@ enum Command {
     },
     /// Erlang B, C or A for one interval: evaluate an agent count or staff for targets.
     Erlang(ErlangArgs),
+    /// Forecast contact volume per interval from a history CSV, or backtest the models.
+    Forecast(ForecastArgs),
     /// Shift scheduling.
     Schedule {
         #[command(subcommand)]
@@ -236,6 +240,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             ))
         }
         Command::Erlang(args) => print(&run_erlang(&args)?.to_string()),
+        Command::Forecast(args) => print(&run_forecast(&args)?.to_string()),
         Command::Schedule { command } => print(&run_schedule(&command)?.to_string()),
         Command::Migrate => {
             telemetry::init(&settings.log, Output::Stderr)?;

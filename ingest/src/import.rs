@@ -319,30 +319,4 @@ mod tests {
         assert!(errors[1].reason.contains("q_time `x`"));
         assert!(errors[2].reason.contains("outcome `BUSY`"));
     }
-
-    #[test]
-    fn the_whole_month_of_the_bank_imports_without_a_refused_record() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/data/anonymous_bank_feb1999_calls.tsv"
-        );
-        let Ok(file) = std::fs::File::open(path) else {
-            panic!("the shared data set is at {path}");
-        };
-        let (mut calls_seen, mut events, mut skipped) = (0, 0, 0);
-        for row in calls(
-            file,
-            TenantId::generate(),
-            FixedOffset::east_opt(2 * 3600).unwrap(),
-        ) {
-            calls_seen += 1;
-            match row.unwrap_or_else(|error| panic!("{error}")) {
-                Imported::Events(list) => events += list.len(),
-                Imported::Skipped => skipped += 1,
-            }
-        }
-        assert_eq!(calls_seen, 33_344);
-        assert_eq!(skipped, 278, "PHANTOM calls");
-        assert!(events > 3 * 27_000, "{events}");
-    }
 }

@@ -92,6 +92,20 @@ impl World {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// Creates a ticket in the world's project as the admin and returns its id.
+    async fn ticket(&self, subject: &str, channel: &str) -> String {
+        let (status, ticket) = self
+            .call(
+                Method::POST,
+                "/tickets",
+                &self.admin,
+                Some(json!({"project_id": self.project, "subject": subject, "channel": channel})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{ticket}");
+        ticket["id"].as_str().unwrap().to_owned()
+    }
+
     async fn login(&self, email: &str, password: &str) -> reqwest::Response {
         self.client
             .post(format!("{}/api/v1/auth/login", self.app.base))
@@ -356,15 +370,7 @@ async fn bad_input_is_answered_with_the_field_at_fault() {
 #[tokio::test]
 async fn roles_see_only_what_the_permission_table_allows() {
     on_both(async |world: World| {
-        let (_, ticket) = world
-            .call(
-                Method::POST,
-                "/tickets",
-                &world.admin,
-                Some(json!({"project_id": world.project, "subject": "Bill", "channel": "email"})),
-            )
-            .await;
-        let id = ticket["id"].as_str().unwrap();
+        let id = &world.ticket("Bill", "email").await;
         let tenant = world.tenant.parse().unwrap();
         let database = &world.app.database;
         let token = |role| async move {
@@ -416,15 +422,7 @@ async fn roles_see_only_what_the_permission_table_allows() {
 #[tokio::test]
 async fn another_tenant_cannot_see_or_touch_a_tenants_tickets() {
     on_both(async |world: World| {
-        let (_, ticket) = world
-            .call(
-                Method::POST,
-                "/tickets",
-                &world.admin,
-                Some(json!({"project_id": world.project, "subject": "Private", "channel": "chat"})),
-            )
-            .await;
-        let id = ticket["id"].as_str().unwrap();
+        let id = &world.ticket("Private", "chat").await;
         let other = admin::create_tenant(&world.app.database, "Globex")
             .await
             .unwrap();
@@ -498,10 +496,7 @@ async fn every_role_and_action_of_the_permission_table_is_enforced_by_the_api() 
     use tenet_ops_api::rbac::{Action, Scope, scope};
 
     on_both(async |world: World| {
-        let (_, ticket) = world
-            .call(Method::POST, "/tickets", &world.admin, Some(json!({"project_id": world.project, "subject": "Matrix", "channel": "email"})))
-            .await;
-        let ticket = ticket["id"].as_str().unwrap().to_owned();
+        let ticket = world.ticket("Matrix", "email").await;
         let tenant = world.tenant.parse().unwrap();
         let mut checked = 0;
         let mut skipped = 0;

@@ -169,13 +169,17 @@ async fn imported_calls_land_in_the_lake_and_an_outside_reader_sees_them() {
     assert!(String::from_utf8_lossy(&output.stdout).contains("they have landed in the lake"));
     let (records, ids) = event_ids(data.path()).await;
     let script = format!(
-        "import deltalake, json\n\
+        "import deltalake, json, os, sys\n\
          t = deltalake.DeltaTable({:?}).to_pyarrow_table()\n\
          ids = t.column('event_id').to_pylist()\n\
          tenants = set(t.column('tenant_id').to_pylist())\n\
-         print(json.dumps({{'rows': len(ids), 'ids': sorted(set(ids)), 'tenants': sorted(tenants)}}))",
+         print(json.dumps({{'rows': len(ids), 'ids': sorted(set(ids)), 'tenants': sorted(tenants)}}))\n\
+         sys.stdout.flush()\n\
+         os._exit(0)",
         data.path().join("lake").join("calls").display().to_string()
     );
+    // The package's threads can abort the interpreter while it shuts down, after the answer
+    // is printed: the script leaves with os._exit once its output is flushed.
     let python = tokio::process::Command::new("python3")
         .args(["-c", &script])
         .output()

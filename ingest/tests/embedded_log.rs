@@ -464,10 +464,11 @@ async fn retention_deletes_old_segments_but_keeps_what_consumers_still_need() {
     assert_eq!(log.offset_range(&tp(0)).await.unwrap().start, Offset(0));
 
     log.commit(&group, &tp(0), Offset(80)).await.unwrap();
-    let deleted = log.enforce_retention().unwrap();
+    // The writer also enforces retention after each segment roll, in the background; it may
+    // already have deleted what this call would, so the partition's start tells what is gone.
+    log.enforce_retention().unwrap();
 
     let range = log.offset_range(&tp(0)).await.unwrap();
-    assert!(deleted > 0);
     assert!(
         range.start > Offset(0) && range.start <= Offset(80),
         "{range:?}"

@@ -302,7 +302,16 @@ fn router(
         max_failed_logins: settings.auth.max_failed_logins,
         lockout: settings.auth.lockout,
     };
-    let mut api = tenet_ops_api::routes::router(database.clone(), auth);
+    let wfm = tenet_forecast::routes::router()
+        .route_layer(axum::middleware::from_fn_with_state(
+            Action::WorkforcePlan,
+            require_permission,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            database.clone(),
+            require_actor,
+        ));
+    let mut api = tenet_ops_api::routes::router(database.clone(), auth).nest("/wfm", wfm);
     if let Some(log) = log {
         let gateway = Gateway::new(log)
             .router()

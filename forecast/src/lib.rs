@@ -8,5 +8,6 @@
 pub mod cli;
 pub mod erlang;
 pub mod plan;
+pub mod routes;
 pub mod schedule;
 pub mod volume;

@@ -638,3 +638,29 @@ async fn commit(
         .increment(bytes as u64);
     i64::try_from(version).map_err(|_| delta(DeltaTableError::generic("table version overflow")))
 }
+
+/// Describes the lake writer's metrics to the process's recorder.
+pub fn describe_metrics() {
+    metrics::describe_counter!(
+        "tenet_lake_rows_landed_total",
+        "Rows committed to a lake table, by table."
+    );
+    metrics::describe_counter!(
+        "tenet_lake_bytes_landed_total",
+        metrics::Unit::Bytes,
+        "Parquet bytes committed to a lake table, by table."
+    );
+    metrics::describe_histogram!(
+        "tenet_lake_commit_duration_seconds",
+        metrics::Unit::Seconds,
+        "Time a Delta commit took, by table."
+    );
+    metrics::describe_counter!(
+        "tenet_lake_dead_letters_total",
+        "Records that could not be decoded and went to the dead-letter table, by topic."
+    );
+    metrics::describe_gauge!(
+        "tenet_lake_consumer_lag",
+        "Events in the log not yet landed in the lake, by topic and partition."
+    );
+}

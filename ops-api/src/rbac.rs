@@ -31,11 +31,13 @@ pub enum Action {
     UserManage,
     /// Hand events to the ingest gateway (integrations).
     EventIngest,
+    /// Workforce planning: staffing calculations, forecasts, schedules.
+    WorkforcePlan,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 9] = [
+    pub const ALL: [Action; 10] = [
         Action::TicketRead,
         Action::TicketCreate,
         Action::TicketUpdate,
@@ -45,6 +47,7 @@ impl Action {
         Action::UserRead,
         Action::UserManage,
         Action::EventIngest,
+        Action::WorkforcePlan,
     ];
 }
 
@@ -78,7 +81,7 @@ pub fn scope(role: Role, action: Action) -> Scope {
         (Role::ProjectManager, _) => Projects,
 
         (Role::Operator, UserRead) => Tenant,
-        (Role::Operator, ProjectManage | UserManage) => Denied,
+        (Role::Operator, ProjectManage | UserManage | WorkforcePlan) => Denied,
         (Role::Operator, _) => Projects,
 
         (Role::Executor, TicketRead | TicketUpdate | TicketComment) => Assigned,

@@ -31,6 +31,7 @@ pub fn handle() -> PrometheusHandle {
                 .expect("no other metrics recorder is installed");
             describe();
             tenet_ingest::gateway::describe_metrics();
+            tenet_ingest::writer::describe_metrics();
             crate::relay::describe_metrics();
             handle
         })

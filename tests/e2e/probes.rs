@@ -190,3 +190,97 @@ async fn oversized_body_is_refused_with_413() {
     assert_eq!(response.status(), 413);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn erlang_over_http_answers_what_the_command_line_does() {
+    let data = tempfile::tempdir().unwrap();
+    let app = RunningApp::start(settings(None, data.path()), tenet::app::Mode::Embedded).await;
+    let tenant = tenet::admin::create_tenant(&app.database, "Planner Co")
+        .await
+        .unwrap();
+    let token = tenet::admin::create_token(
+        &app.database,
+        tenant.id,
+        tenet_events::Role::ProjectGroupManager,
+        None,
+        "",
+    )
+    .await
+    .unwrap();
+    let get = |query: &'static str| {
+        let token = secrecy::ExposeSecret::expose_secret(&token.secret).to_owned();
+        let base = app.base.clone();
+        async move {
+            let response = reqwest::Client::new()
+                .get(format!("{base}/api/v1/wfm/erlang?{query}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+
+    let (status, staffed) =
+        get("model=c&calls=100&interval_min=30&aht_sec=180&target_answer_sec=20&target_sl=0.8&shrinkage=0.3").await;
+    let cli = crate::harness::tenet()
+        .args([
+            "erlang",
+            "--model",
+            "c",
+            "--calls",
+            "100",
+            "--interval-min",
+            "30",
+            "--aht-sec",
+            "180",
+        ])
+        .args([
+            "--target-answer-sec",
+            "20",
+            "--target-sl",
+            "0.8",
+            "--shrinkage",
+            "0.3",
+        ])
+        .output()
+        .await
+        .unwrap();
+
+    assert_eq!(status, 200, "{staffed}");
+    assert_eq!(staffed["agents"], 14);
+    assert_eq!(staffed["agents_with_shrinkage"], 20);
+    assert_eq!(
+        staffed,
+        serde_json::from_slice::<Value>(&cli.stdout).unwrap()
+    );
+    let (status, error) = get("model=c&calls=100&interval_min=30").await;
+    assert_eq!(status, 422, "{error}");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("aht_sec"),
+        "{error}"
+    );
+    let (status, error) = get("model=c&calls=100&interval_min=30&aht_sec=180&colour=red").await;
+    assert_eq!(status, 422);
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("colour"),
+        "{error}"
+    );
+    let (status, error) = get("model=a&calls=100&interval_min=30&aht_sec=180&agents=12").await;
+    assert_eq!(status, 422);
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("patience"),
+        "{error}"
+    );
+    app.stop().await;
+}

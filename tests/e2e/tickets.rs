@@ -530,6 +530,11 @@ async fn every_role_and_action_of_the_permission_table_is_enforced_by_the_api() 
                     ),
                     Action::UserRead => (Method::GET, "/users".to_owned(), None),
                     Action::EventIngest => (Method::POST, "/events".to_owned(), Some(json!([]))),
+                    Action::WorkforcePlan => (
+                        Method::GET,
+                        "/wfm/erlang?model=c&calls=100&interval_min=30&aht_sec=180&target_answer_sec=20&target_sl=0.8".to_owned(),
+                        None,
+                    ),
                     Action::UserManage => (
                         Method::POST,
                         "/users".to_owned(),

@@ -8,7 +8,7 @@ use tenet::admin;
 use tenet_events::Role;
 use tenet_ops_api::tokens;
 
-use crate::harness::{RunningApp, TestDatabase, settings};
+use crate::harness::{RunningApp, TestDatabase, settings, tenet_ok};
 
 async fn me(app: &RunningApp, token: Option<&str>) -> (u16, Value) {
     let mut request = reqwest::Client::new().get(format!("{}/api/v1/me", app.base));
@@ -123,43 +123,22 @@ async fn token_lifecycle_on_sqlite() {
 async fn token_created_on_the_command_line_authenticates_and_revoke_stops_it() {
     let data = tempfile::tempdir().unwrap();
     let dir = data.path().to_str().unwrap();
-    let run = |args: Vec<String>| async move {
-        let output = crate::harness::tenet().args(&args).output().await.unwrap();
-        assert!(
-            output.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        (
-            String::from_utf8(output.stdout).unwrap().trim().to_owned(),
-            String::from_utf8(output.stderr).unwrap(),
-        )
-    };
-    let args = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-
-    let (tenant, _) = run(args(&[
-        "admin",
-        "tenant",
-        "create",
-        "Initech",
-        "--data-dir",
-        dir,
-    ]))
-    .await;
-    let (token, details) = run(args(&[
-        "admin",
-        "token",
-        "create",
-        "--tenant",
-        &tenant,
-        "--role",
-        "qa_lead",
-        "--expires-in",
-        "7",
-        "--data-dir",
-        dir,
-    ]))
-    .await;
+    let tenant = tenet_ok(["admin", "tenant", "create", "Initech", "--data-dir", dir]).await;
+    let created = crate::harness::tenet()
+        .args([
+            "admin", "token", "create", "--tenant", &tenant, "--role", "qa_lead",
+        ])
+        .args(["--expires-in", "7", "--data-dir", dir])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let token = String::from_utf8(created.stdout).unwrap().trim().to_owned();
+    let details = String::from_utf8(created.stderr).unwrap();
     assert!(token.starts_with("tnt_"), "{token}");
     let token_id = details
         .split_whitespace()
@@ -173,15 +152,7 @@ async fn token_created_on_the_command_line_authenticates_and_revoke_stops_it() {
     assert_eq!(body["role"], "qa_lead");
     assert_eq!(body["principal"]["id"], token_id.as_str());
 
-    run(args(&[
-        "admin",
-        "token",
-        "revoke",
-        &token_id,
-        "--data-dir",
-        dir,
-    ]))
-    .await;
+    tenet_ok(["admin", "token", "revoke", &token_id, "--data-dir", dir]).await;
     let (status, _) = me(&app, Some(&token)).await;
     assert_eq!(status, 401);
     app.stop().await;

@@ -125,6 +125,21 @@ pub fn tenet() -> Command {
     command
 }
 
+/// Runs the binary with `args`, asserts it succeeded, and returns its trimmed stdout.
+pub async fn tenet_ok<I, S>(args: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let output = tenet().args(args).output().await.expect("run tenet");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
 /// A `tenet up` process whose stdout (the JSON log) is collected line by line.
 pub struct UpProcess {
     pub child: Child,

@@ -39,13 +39,7 @@ async fn event_ids(data_dir: &std::path::Path) -> (usize, BTreeSet<String>) {
 }
 
 async fn create_tenant(data_dir: &str) -> String {
-    let created = tenet()
-        .args(["admin", "tenant", "create", "Bank", "--data-dir", data_dir])
-        .output()
-        .await
-        .unwrap();
-    assert!(created.status.success());
-    String::from_utf8(created.stdout).unwrap().trim().to_owned()
+    crate::harness::tenet_ok(["admin", "tenant", "create", "Bank", "--data-dir", data_dir]).await
 }
 
 #[tokio::test]

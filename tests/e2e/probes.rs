@@ -255,32 +255,21 @@ async fn erlang_over_http_answers_what_the_command_line_does() {
         staffed,
         serde_json::from_slice::<Value>(&cli.stdout).unwrap()
     );
-    let (status, error) = get("model=c&calls=100&interval_min=30").await;
-    assert_eq!(status, 422, "{error}");
-    assert!(
-        error["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("aht_sec"),
-        "{error}"
-    );
-    let (status, error) = get("model=c&calls=100&interval_min=30&aht_sec=180&colour=red").await;
-    assert_eq!(status, 422);
-    assert!(
-        error["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("colour"),
-        "{error}"
-    );
-    let (status, error) = get("model=a&calls=100&interval_min=30&aht_sec=180&agents=12").await;
-    assert_eq!(status, 422);
-    assert!(
-        error["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("patience"),
-        "{error}"
-    );
+    for (query, named) in [
+        ("model=c&calls=100&interval_min=30", "aht_sec"),
+        (
+            "model=c&calls=100&interval_min=30&aht_sec=180&colour=red",
+            "colour",
+        ),
+        (
+            "model=a&calls=100&interval_min=30&aht_sec=180&agents=12",
+            "patience",
+        ),
+    ] {
+        let (status, error) = get(query).await;
+        assert_eq!(status, 422, "{error}");
+        let message = error["error"]["message"].as_str().unwrap();
+        assert!(message.contains(named), "{query}: {error}");
+    }
     app.stop().await;
 }

@@ -3,7 +3,7 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::harness::tenet;
+use crate::harness::{tenet, tenet_ok};
 
 #[tokio::test]
 async fn up_serves_on_an_empty_data_dir_and_exits_zero_on_sigterm() {
@@ -71,40 +71,20 @@ async fn up_serves_on_an_empty_data_dir_and_exits_zero_on_sigterm() {
 #[tokio::test]
 async fn second_start_on_the_same_data_dir_keeps_its_data() {
     let data = tempfile::tempdir().unwrap();
-    let created = tenet()
-        .args(["admin", "tenant", "create", "Keeps Data", "--data-dir"])
-        .arg(data.path())
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
-    let tenant = String::from_utf8(created.stdout).unwrap().trim().to_owned();
-
-    let token = tenet()
-        .args([
-            "admin",
-            "token",
-            "create",
-            "--tenant",
-            &tenant,
-            "--role",
-            "admin",
-            "--data-dir",
-        ])
-        .arg(data.path())
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        token.status.success(),
-        "{}",
-        String::from_utf8_lossy(&token.stderr)
-    );
-    let token = String::from_utf8(token.stdout).unwrap().trim().to_owned();
+    let dir = data.path().to_str().unwrap();
+    let tenant = tenet_ok(["admin", "tenant", "create", "Keeps Data", "--data-dir", dir]).await;
+    let token = tenet_ok([
+        "admin",
+        "token",
+        "create",
+        "--tenant",
+        &tenant,
+        "--role",
+        "admin",
+        "--data-dir",
+        dir,
+    ])
+    .await;
 
     let up = crate::harness::UpProcess::start(data.path()).await;
     let me: serde_json::Value = reqwest::Client::new()

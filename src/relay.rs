@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tenet_events::TraceContext;
 use tenet_ingest::{EventLog, Header, Record, TopicName};
 use tenet_ops_api::Database;
 use tenet_ops_api::outbox::{self, PendingEvent};
@@ -86,22 +87,14 @@ pub async fn relay_once(
 
 fn record(event: &PendingEvent) -> Record {
     let mut record = Record::new(event.partition_key.clone(), event.payload.clone());
-    if let Ok(headers) = serde_json::from_str::<BTreeMap<String, serde_json::Value>>(&event.headers)
-    {
-        record.headers = headers
-            .into_iter()
-            .filter_map(|(name, value)| {
-                let value = value.as_str()?.as_bytes().to_vec();
-                let name = match name.as_str() {
-                    "request_id" => tenet_events::trace::REQUEST_ID_HEADER,
-                    "operation_id" => tenet_events::trace::OPERATION_ID_HEADER,
-                    "operation_phase_id" => tenet_events::trace::OPERATION_PHASE_ID_HEADER,
-                    _ => return None,
-                };
-                Some(Header {
-                    name: name.to_owned(),
-                    value,
-                })
+    // An event enqueued outside a request has no trace (`{}`) and travels without headers.
+    if let Ok(trace) = serde_json::from_str::<TraceContext>(&event.headers) {
+        record.headers = trace
+            .headers()
+            .iter()
+            .map(|(name, value)| Header {
+                name: (*name).to_owned(),
+                value: value.as_bytes().to_vec(),
             })
             .collect();
     }

@@ -10,6 +10,9 @@
 //!   offset, commit a consumer group's offset) and its types.
 //! - [`embedded`]: [`EmbeddedLog`], the durable local log of `tenet up`: segment files with
 //!   CRC-framed records, group commit, crash recovery, retention.
+//! - [`kafka`]: [`KafkaLog`], the log of the distributed mode: an idempotent producer, readers
+//!   positioned by offset, and consumer-group membership that splits partitions among lake
+//!   writers.
 //! - [`writer`]: [`LakeWriter`], which lands a family's topic in its Delta table exactly once
 //!   (source offsets committed inside the Delta commit) and sends what cannot be decoded to
 //!   the dead-letter table ([`dead_letter`]).
@@ -23,10 +26,12 @@ pub mod dead_letter;
 pub mod embedded;
 pub mod gateway;
 pub mod import;
+pub mod kafka;
 pub mod log;
 pub mod writer;
 
 pub use embedded::{EmbeddedLog, EmbeddedLogConfig, RetentionPolicy};
+pub use kafka::{KafkaConfig, KafkaLog, KafkaSetupError};
 pub use log::{
     EventLog, GroupId, Header, LogError, Offset, OffsetRange, ReadLimits, Record, RecordPosition,
     StoredRecord, TopicName, TopicPartition, partition_for_key,

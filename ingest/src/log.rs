@@ -16,6 +16,7 @@
 //! - **Committed offsets** ([`EventLog::commit`]) are per consumer group and partition, and
 //!   durable once the call returns.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::time::Duration;
 
@@ -302,6 +303,15 @@ pub enum LogError {
     /// The log was closed.
     #[error("the log is closed")]
     Closed,
+    /// The Kafka client or broker failed (unreachable, timed out, refused the request).
+    #[error("kafka: {context}: {source}")]
+    Broker {
+        /// What was being done.
+        context: String,
+        /// The client's error.
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
     /// An I/O error.
     #[error("{context}: {source}")]
     Io {
@@ -399,6 +409,27 @@ pub trait EventLog: Send + Sync {
         group: &GroupId,
         partition: &TopicPartition,
     ) -> Result<Option<Offset>, LogError>;
+
+    /// The partitions of `topic` this process should consume for `group`, when the log
+    /// splits a topic among the members of a consumer group (Kafka with a joined group);
+    /// `None` when this process consumes every partition (the embedded log, or a group this
+    /// process has not joined).
+    ///
+    /// An assignment is advice, not a lock: two processes may briefly both hold a partition
+    /// during a rebalance. The lake writer stays exactly-once regardless, because its
+    /// offsets live in the Delta commit and a stale writer's commit is fenced.
+    ///
+    /// # Errors
+    ///
+    /// The group's membership failed for good (the member must be recreated).
+    async fn assigned(
+        &self,
+        group: &GroupId,
+        topic: &TopicName,
+    ) -> Result<Option<BTreeSet<u32>>, LogError> {
+        let _ = (group, topic);
+        Ok(None)
+    }
 }
 
 #[cfg(test)]

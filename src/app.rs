@@ -220,6 +220,12 @@ impl Application {
         &self.database
     }
 
+    /// The path of every route this application serves, to hold the OpenAPI document
+    /// against.
+    pub fn route_paths(&self) -> Vec<String> {
+        crate::openapi::route_paths(&self.router)
+    }
+
     /// Serves until `shutdown` completes, then stops accepting, waits up to
     /// `http.shutdown_grace` for in-flight requests and closes the database pool.
     ///
@@ -312,6 +318,7 @@ fn router(
             require_actor,
         ));
     let mut api = tenet_ops_api::routes::router(database.clone(), auth).nest("/wfm", wfm);
+    let gateway_mounted = log.is_some();
     if let Some(log) = log {
         let gateway = Gateway::new(log)
             .router()
@@ -332,6 +339,7 @@ fn router(
         .route("/metrics", get(metrics::render));
     Router::new()
         .nest("/api/v1", api)
+        .merge(crate::openapi::router(gateway_mounted))
         .merge(probes)
         .fallback(not_found)
         // Layers wrap those added before them: the request context is outermost so the

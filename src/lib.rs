@@ -10,5 +10,6 @@ pub mod config;
 pub mod demo;
 pub mod http;
 pub mod import;
+pub mod openapi;
 pub mod relay;
 pub mod telemetry;

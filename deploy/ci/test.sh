@@ -6,6 +6,8 @@
 #   - PostgreSQL on 127.0.0.1:5432
 #   - tansu, a Kafka-protocol broker, on 127.0.0.1:9092 with a SQLite store
 #   - the Python deltalake and pyarrow packages, the outside reader of the lake
+#   - the Python schemathesis and openapi-spec-validator packages, which fuzz and validate
+#     the OpenAPI document of a running server
 # then checks formatting and lints and runs every test of the workspace.
 #
 # Builds go to $CARGO_TARGET_DIR (default ~/.cache/tenet/target) so that repeated runs
@@ -53,6 +55,13 @@ if python3 -c 'import deltalake, pyarrow' 2>/dev/null; then
     echo "deltalake and pyarrow present"
 else
     python3 -m pip install --quiet deltalake pyarrow
+fi
+
+step "schemathesis, the API fuzzer, and the OpenAPI validator"
+if python3 -c 'import schemathesis, openapi_spec_validator' 2>/dev/null; then
+    echo "schemathesis and openapi-spec-validator present"
+else
+    python3 -m pip install --quiet schemathesis openapi-spec-validator
 fi
 
 step "PostgreSQL"

@@ -7,7 +7,51 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+/// The body of every error response: `{ "error": { "code", "message", "details" } }`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorObject,
+}
+
+/// The error object inside [`ErrorBody`].
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorObject {
+    /// What kind of failure, for programs.
+    pub code: ErrorCode,
+    /// What is wrong, for a person.
+    pub message: String,
+    /// `{"field": "..."}` naming the field at fault when one is to blame (batch endpoints add
+    /// the refused items); `null` otherwise.
+    #[schema(value_type = Option<Object>, required = true)]
+    pub details: Value,
+}
+
+/// The machine-readable kinds of failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// 401: no valid credential.
+    Unauthenticated,
+    /// 403: the credential may not do this.
+    Forbidden,
+    /// 404: no such resource (or route).
+    NotFound,
+    /// 409: conflicts with the current state.
+    Conflict,
+    /// 400, 413, 415 or 422: the request is malformed or a field is invalid.
+    InvalidRequest,
+    /// 503: a dependency is down; retry.
+    Unavailable,
+    /// 500: the server failed; the cause is logged, not sent.
+    Internal,
+}
 
 /// An error answered to an HTTP client.
 #[derive(Debug, thiserror::Error)]
@@ -57,15 +101,15 @@ impl ApiError {
         ApiError::Internal(error.into())
     }
 
-    fn status_and_code(&self) -> (StatusCode, &'static str) {
+    fn status_and_code(&self) -> (StatusCode, ErrorCode) {
         match self {
-            ApiError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
-            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
-            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
-            ApiError::Invalid { status, .. } => (*status, "invalid_request"),
-            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            ApiError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, ErrorCode::Forbidden),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, ErrorCode::Conflict),
+            ApiError::Invalid { status, .. } => (*status, ErrorCode::InvalidRequest),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
         }
     }
 }
@@ -103,8 +147,13 @@ impl IntoResponse for ApiError {
             }
             tracing::error!(error = %chain, "request failed");
         }
-        let body =
-            json!({ "error": { "code": code, "message": self.to_string(), "details": details } });
+        let body = ErrorBody {
+            error: ErrorObject {
+                code,
+                message: self.to_string(),
+                details,
+            },
+        };
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response

@@ -1,9 +1,11 @@
 //! Request body extraction that answers in the API's error format.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
+use uuid::Uuid;
 
 use crate::error::ApiError;
 
@@ -72,4 +74,23 @@ pub fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, bytes: &[u8]) -> Res
         field: None,
     })?;
     Ok(value)
+}
+
+/// The `{id}` segment of a route, a UUID; anything else is a 400 naming `id` in the API's
+/// error format (axum's own rejection would be plain text).
+pub struct PathId(pub Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<Uuid>::from_request_parts(parts, state)
+            .await
+            .map(|Path(id)| PathId(id))
+            .map_err(|_| ApiError::Invalid {
+                status: StatusCode::BAD_REQUEST,
+                message: "id must be a UUID".into(),
+                field: Some("id".into()),
+            })
+    }
 }

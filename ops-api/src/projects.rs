@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tenet_events::TenantId;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::Database;
@@ -46,7 +47,7 @@ impl ProjectKey {
 }
 
 /// A stored project.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
 pub struct Project {
     /// Its id.
     pub id: Uuid,

@@ -14,6 +14,7 @@ use tenet_events::tickets::{
     TicketReopened, TicketStatus, TicketStatusChanged,
 };
 use tenet_events::{Actor, Envelope, OccurredAt, TraceContext};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::Database;
@@ -22,7 +23,7 @@ use crate::rbac::Scope;
 use crate::{enqueue, on_backend};
 
 /// A stored ticket.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Ticket {
     /// Its id.
     pub id: Uuid,
@@ -35,10 +36,13 @@ pub struct Ticket {
     /// The request in full.
     pub description: String,
     /// The channel it came in through.
+    #[schema(value_type = crate::openapi::ChannelSchema)]
     pub channel: Channel,
     /// Where it is in its workflow.
+    #[schema(value_type = crate::openapi::TicketStatusSchema)]
     pub status: TicketStatus,
     /// How urgent it is.
+    #[schema(value_type = crate::openapi::TicketPrioritySchema)]
     pub priority: TicketPriority,
     /// Who works it.
     pub assignee_id: Option<Uuid>,
@@ -575,11 +579,12 @@ async fn current_version(
 }
 
 /// A comment on a ticket.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Comment {
     /// Its id.
     pub id: Uuid,
     /// Who wrote it.
+    #[schema(value_type = crate::openapi::PrincipalSchema)]
     pub author: Principal,
     /// Whether the customer can see it.
     pub public: bool,
@@ -691,7 +696,7 @@ pub async fn comments(
 }
 
 /// One entry of a ticket's history.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
 pub struct HistoryEntry {
     /// Its id.
     pub id: Uuid,

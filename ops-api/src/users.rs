@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tenet_events::{Role, TenantId};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::Database;
@@ -48,17 +49,19 @@ impl Email {
 }
 
 /// A stored user, without the password hash.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct User {
     /// Its id.
     pub id: Uuid,
     /// Its tenant.
+    #[schema(value_type = Uuid)]
     pub tenant_id: TenantId,
     /// Its login e-mail.
     pub email: String,
     /// Its name as shown to others.
     pub display_name: String,
     /// Its role.
+    #[schema(value_type = crate::openapi::RoleSchema)]
     pub role: Role,
     /// Whether it may sign in.
     pub active: bool,

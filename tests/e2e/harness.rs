@@ -155,14 +155,30 @@ impl UpProcess {
 
     /// Starts `tenet up` with extra arguments.
     pub async fn start_with(data_dir: &Path, extra: &[&str]) -> Self {
-        let mut child = tenet()
+        let mut command = tenet();
+        command
             .args(["up", "--http", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
-            .args(extra)
+            .args(extra);
+        Self::spawn(command).await
+    }
+
+    /// Starts `tenet serve --targets api` on a free port against `database_url`.
+    pub async fn serve_api(database_url: &str) -> Self {
+        let mut command = tenet();
+        command
+            .args(["serve", "--targets", "api", "--http", "127.0.0.1:0"])
+            .env("TENET_DATABASE__URL", database_url);
+        Self::spawn(command).await
+    }
+
+    /// Spawns a serving `tenet` command and waits for its "serving HTTP" line.
+    pub async fn spawn(mut command: Command) -> Self {
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("spawn tenet up");
+            .expect("spawn tenet");
         let stdout = child.stdout.take().unwrap();
         let lines = Arc::new(Mutex::new(Vec::new()));
         let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
@@ -182,8 +198,8 @@ impl UpProcess {
         });
         let addr = tokio::time::timeout(Duration::from_secs(30), addr_rx)
             .await
-            .expect("tenet up logs `serving HTTP` within 30 s")
-            .expect("tenet up is running");
+            .expect("tenet logs `serving HTTP` within 30 s")
+            .expect("tenet is running");
         Self {
             child,
             base: format!("http://{addr}"),

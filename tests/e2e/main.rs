@@ -12,6 +12,7 @@ mod import;
 mod ingest;
 mod logs;
 mod migrations;
+mod openapi;
 mod probes;
 mod tickets;
 mod up;

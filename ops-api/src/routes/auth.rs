@@ -8,31 +8,58 @@ use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use tenet_events::TenantId;
+use utoipa::ToSchema;
 
 use super::OpsState;
 use crate::auth::SessionId;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiJson;
 use crate::users::{Email, User};
 use crate::{passwords, sessions, users};
 
-#[derive(Deserialize)]
+/// Credentials to sign in with.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Login {
+    /// The tenant (company) the account belongs to.
+    #[schema(value_type = uuid::Uuid)]
     tenant_id: TenantId,
+    /// The account's e-mail address.
+    #[schema(max_length = 254)]
     email: String,
+    /// The account's password.
+    #[schema(value_type = String, format = Password, max_length = 1024)]
     password: SecretString,
 }
 
-#[derive(Serialize)]
-struct LoggedIn {
+/// A signed-in session. The session token itself is in the `Set-Cookie` header.
+#[derive(Serialize, ToSchema)]
+pub struct LoggedIn {
+    /// Who signed in.
     user: User,
+    /// Echo it in `x-csrf-token` on every cookie-authenticated request that changes state.
     csrf_token: String,
+    /// When the session ends.
     expires_at: DateTime<Utc>,
 }
 
 const REFUSED: &str = "unknown e-mail or wrong password";
 
+/// Sign in with e-mail and password
+///
+/// Opens a browser session: the answer sets the HttpOnly `tenet_session` cookie and carries
+/// the CSRF token. After repeated failures the account is locked for a while.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    tag = "auth",
+    request_body = Login,
+    responses(
+        (status = 200, description = "Signed in; the session cookie is set.", body = LoggedIn,
+         headers(("set-cookie" = String, description = "The session cookie, HttpOnly, SameSite=Strict."))),
+        (status = 401, description = "Unknown e-mail, wrong password, a locked or a deactivated account.", body = ErrorBody),
+    )
+)]
 pub async fn login(
     State(state): State<OpsState>,
     ApiJson(login): ApiJson<Login>,
@@ -93,6 +120,20 @@ pub async fn login(
     Ok(response)
 }
 
+/// Sign out
+///
+/// Ends the browser session the request was authenticated with and clears its cookie. API
+/// tokens are not signed out; an admin revokes them.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout",
+    tag = "auth",
+    responses(
+        (status = 204, description = "The session has ended; the cookie is cleared."),
+        (status = 422, description = "The request was authenticated by an API token, not a session.", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = []))
+)]
 pub async fn logout(
     State(state): State<OpsState>,
     session: Option<Extension<SessionId>>,

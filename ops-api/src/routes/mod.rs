@@ -1,10 +1,10 @@
 //! The `/api/v1` routes of the ops API, relative to `/api/v1`.
 
-mod auth;
-mod me;
-mod projects;
-mod tickets;
-mod users;
+pub(crate) mod auth;
+pub(crate) mod me;
+pub(crate) mod projects;
+pub(crate) mod tickets;
+pub(crate) mod users;
 
 use std::sync::Arc;
 

@@ -1,24 +1,31 @@
 //! `/api/v1/projects`: client engagements, and who works on them.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Deserialize;
 use tenet_events::Actor;
 use tenet_events::identity::Principal;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::OpsState;
-use crate::error::ApiError;
-use crate::extract::ApiJson;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, PathId};
 use crate::projects::{self, Project, ProjectKey};
 use crate::rbac::{Action, Scope, authorize};
 use crate::users;
 
-#[derive(Deserialize)]
+/// A new project.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProject {
+    /// A short key unique in the tenant: 2 to 16 upper-case letters, digits or `-`, starting
+    /// with a letter.
+    #[schema(pattern = "^[A-Z][A-Z0-9-]{1,15}$")]
     key: String,
+    /// Its name: 1 to 200 characters after trimming.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     name: String,
 }
 
@@ -29,6 +36,20 @@ fn user_of(actor: &Actor) -> Option<Uuid> {
     }
 }
 
+/// Create a project
+///
+/// Only roles that manage projects tenant-wide may create one.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects",
+    tag = "projects",
+    request_body = CreateProject,
+    responses(
+        (status = 201, description = "The project was created.", body = Project),
+        (status = 409, description = "The key is taken in the tenant.", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = []))
+)]
 pub async fn create(
     State(state): State<OpsState>,
     Extension(actor): Extension<Actor>,
@@ -59,6 +80,14 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(project)))
 }
 
+/// List the projects the caller may see
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects",
+    tag = "projects",
+    responses((status = 200, description = "The projects, by key.", body = Vec<Project>)),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn list(
     State(state): State<OpsState>,
     Extension(actor): Extension<Actor>,
@@ -90,26 +119,55 @@ async fn visible_project(
     }
 }
 
+/// Read a project
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{id}",
+    tag = "projects",
+    params(("id" = uuid::Uuid, Path, description = "The project's id.")),
+    responses(
+        (status = 200, description = "The project.", body = Project),
+        (status = 404, description = "No such project, or not one the caller may see.", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn get(
     State(state): State<OpsState>,
     Extension(actor): Extension<Actor>,
-    Path(id): Path<Uuid>,
+    PathId(id): PathId,
 ) -> Result<Json<Project>, ApiError> {
     Ok(Json(
         visible_project(&state, &actor, Action::ProjectRead, id).await?,
     ))
 }
 
-#[derive(Deserialize)]
+/// A user to add to a project.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddMember {
+    /// The user, of the same tenant.
     user_id: Uuid,
 }
 
+/// Add a member to a project
+///
+/// Adding a member twice is not an error.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{id}/members",
+    tag = "projects",
+    params(("id" = uuid::Uuid, Path, description = "The project's id.")),
+    request_body = AddMember,
+    responses(
+        (status = 204, description = "The user is a member."),
+        (status = 404, description = "No such project, or not one the caller may see.", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = []))
+)]
 pub async fn add_member(
     State(state): State<OpsState>,
     Extension(actor): Extension<Actor>,
-    Path(id): Path<Uuid>,
+    PathId(id): PathId,
     ApiJson(body): ApiJson<AddMember>,
 ) -> Result<StatusCode, ApiError> {
     let project = visible_project(&state, &actor, Action::ProjectManage, id).await?;

@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -11,11 +12,12 @@ use serde::{Deserialize, Deserializer, Serialize};
 use tenet_events::identity::Principal;
 use tenet_events::tickets::{Channel, TicketPriority, TicketStatus};
 use tenet_events::{Actor, Role, TraceContext};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::OpsState;
-use crate::error::ApiError;
-use crate::extract::{ApiJson, parse_json};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, PathId, parse_json};
 use crate::idempotency::{self, Claim};
 use crate::projects;
 use crate::rbac::{Action, Scope, authorize};
@@ -62,16 +64,27 @@ fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String, ApiE
     Ok(trimmed.to_owned())
 }
 
-#[derive(Deserialize)]
+/// A new ticket.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateTicket {
+pub struct CreateTicket {
+    /// Its project, one the caller may see.
     project_id: Uuid,
+    /// One line saying what it is about: 1 to 300 characters after trimming.
+    #[schema(min_length = 1, max_length = 300, pattern = r"\S")]
     subject: String,
+    /// The request in full, up to 100,000 characters.
     #[serde(default)]
+    #[schema(max_length = 100_000)]
     description: String,
+    /// The channel it came in through.
+    #[schema(value_type = crate::openapi::ChannelSchema)]
     channel: Channel,
+    /// How urgent it is; `normal` when left out.
     #[serde(default = "normal")]
+    #[schema(value_type = crate::openapi::TicketPrioritySchema)]
     priority: TicketPriority,
+    /// Who should work it: an active user of the tenant.
     #[serde(default)]
     assignee_id: Option<Uuid>,
 }
@@ -101,6 +114,25 @@ async fn project_visible(
     })
 }
 
+/// Create a ticket
+///
+/// With an `Idempotency-Key` header, a retry of the same request answers the first result
+/// again instead of creating a second ticket.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tickets",
+    tag = "tickets",
+    request_body = CreateTicket,
+    params(
+        ("Idempotency-Key" = Option<String>, Header, max_length = 200, min_length = 1, pattern = "^[!-~]([ -~]*[!-~])?$",
+         description = "1 to 200 visible ASCII characters naming this creation; reused only for the same body."),
+    ),
+    responses(
+        (status = 201, description = "The ticket was created (or, for a repeated Idempotency-Key, had been).", body = Ticket),
+        (status = 409, description = "A request with the same Idempotency-Key is still in progress.", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = []))
+)]
 pub async fn create(
     State(state): State<OpsState>,
     Extension(actor): Extension<Actor>,
@@ -168,10 +200,37 @@ pub async fn create(
     }
 }
 
-#[derive(Serialize)]
+/// One page of tickets.
+#[derive(Serialize, ToSchema)]
+#[schema(as = TicketPage)]
 pub struct Page {
+    /// The tickets, oldest first.
     items: Vec<Ticket>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
     next_cursor: Option<Uuid>,
+}
+
+/// The query parameters of `GET /api/v1/tickets`; the handler reads them by these names and
+/// refuses any other.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct ListTickets {
+    /// Only tickets of this project.
+    project_id: Option<Uuid>,
+    /// Only tickets in this status.
+    #[param(value_type = Option<crate::openapi::TicketStatusSchema>)]
+    status: Option<TicketStatus>,
+    /// Only tickets assigned to this user; `me` for the signed-in user.
+    #[param(
+        pattern = "^(me|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
+    )]
+    assignee: Option<String>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<Uuid>,
+    /// At most this many tickets, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<i64>,
 }
 
 fn query_uuid(params: &HashMap<String, String>, name: &str) -> Result<Option<Uuid>, ApiError> {
@@ -184,11 +243,32 @@ fn query_uuid(params: &HashMap<String, String>, name: &str) -> Result<Option<Uui
         .transpose()
 }
 
+/// List tickets
+///
+/// The tickets the caller may see (their tenant, and within it their projects or
+/// assignments as their role allows), oldest first, a page at a time.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tickets",
+    tag = "tickets",
+    params(ListTickets),
+    responses(
+        (status = 200, description = "A page of tickets.", body = Page),
+        (status = 400, description = "The query string is malformed.", body = ErrorBody),
+        (status = 422, description = "A parameter is unknown or invalid; `details.field` names it.", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn list(
     State(state): State<OpsState>,
     Extension(actor): Extension<Actor>,
-    Query(params): Query<HashMap<String, String>>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Json<Page>, ApiError> {
+    let Query(params) = query.map_err(|rejection| ApiError::Invalid {
+        status: StatusCode::BAD_REQUEST,
+        message: rejection.body_text(),
+        field: None,
+    })?;
     const KNOWN: [&str; 5] = ["project_id", "status", "assignee", "cursor", "limit"];
     if let Some(unknown) = params.keys().find(|key| !KNOWN.contains(&key.as_str())) {
         return Err(ApiError::invalid_field(
@@ -254,10 +334,22 @@ async fn visible(
         .ok_or_else(|| ApiError::NotFound("no such ticket".into()))
 }
 
+/// Read a ticket
+#[utoipa::path(
+    get,
+    path = "/api/v1/tickets/{id}",
+    tag = "tickets",
+    params(("id" = uuid::Uuid, Path, description = "The ticket's id.")),
+    responses(
+        (status = 200, description = "The ticket.", body = Ticket),
+        (status = 404, description = "No such ticket, or not one the caller may see.", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn get(
     State(state): State<OpsState>,
     Extension(actor): Extension<Actor>,
-    Path(id): Path<Uuid>,
+    PathId(id): PathId,
 ) -> Result<Json<Ticket>, ApiError> {
     Ok(Json(visible(&state, &actor, Action::TicketRead, id).await?))
 }
@@ -266,23 +358,49 @@ fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<U
     Option::<Uuid>::deserialize(deserializer).map(Some)
 }
 
-#[derive(Deserialize)]
+/// A change to a ticket, based on the version the caller saw.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTicket {
+    /// The ticket's `version` the change is based on.
     version: i64,
+    /// The new status, along the workflow.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::TicketStatusSchema>)]
     status: Option<TicketStatus>,
+    /// The new priority.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::TicketPrioritySchema>)]
     priority: Option<TicketPriority>,
+    /// The new assignee, an active user of the tenant; `null` unassigns.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<uuid::Uuid>)]
     assignee_id: Option<Option<Uuid>>,
 }
 
+/// Change a ticket
+///
+/// Changes status, priority or assignee if the ticket is still at `version`; the history
+/// records each change and an event describes it.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/tickets/{id}",
+    tag = "tickets",
+    params(("id" = uuid::Uuid, Path, description = "The ticket's id.")),
+    request_body = UpdateTicket,
+    responses(
+        (status = 200, description = "The changed ticket.", body = Ticket),
+        (status = 404, description = "No such ticket, or not one the caller may see.", body = ErrorBody),
+        (status = 409, description = "Someone changed the ticket since `version`; reload and retry.", body = ErrorBody),
+        (status = 422, description = "A status the workflow does not allow, an unknown assignee, or no change at all; `details.field` names it.", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = []))
+)]
 pub async fn update(
     State(state): State<OpsState>,
     Extension(actor): Extension<Actor>,
     context: Option<Extension<TraceContext>>,
-    Path(id): Path<Uuid>,
+    PathId(id): PathId,
     ApiJson(body): ApiJson<UpdateTicket>,
 ) -> Result<Json<Ticket>, ApiError> {
     let ticket = visible(&state, &actor, Action::TicketUpdate, id).await?;
@@ -304,19 +422,36 @@ pub async fn update(
     ))
 }
 
-#[derive(Deserialize)]
+/// A new comment.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateComment {
+    /// Its text: 1 to 100,000 characters after trimming.
+    #[schema(min_length = 1, max_length = 100_000, pattern = r"\S")]
     body: String,
+    /// Whether the customer sees it; internal by default, always public from a customer.
     #[serde(default)]
     public: Option<bool>,
 }
 
+/// Comment on a ticket
+#[utoipa::path(
+    post,
+    path = "/api/v1/tickets/{id}/comments",
+    tag = "tickets",
+    params(("id" = uuid::Uuid, Path, description = "The ticket's id.")),
+    request_body = CreateComment,
+    responses(
+        (status = 201, description = "The comment was added.", body = Comment),
+        (status = 404, description = "No such ticket, or not one the caller may see.", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = []))
+)]
 pub async fn comment(
     State(state): State<OpsState>,
     Extension(actor): Extension<Actor>,
     context: Option<Extension<TraceContext>>,
-    Path(id): Path<Uuid>,
+    PathId(id): PathId,
     ApiJson(request): ApiJson<CreateComment>,
 ) -> Result<(StatusCode, Json<Comment>), ApiError> {
     let ticket = visible(&state, &actor, Action::TicketComment, id).await?;
@@ -336,10 +471,24 @@ pub async fn comment(
     Ok((StatusCode::CREATED, Json(comment)))
 }
 
+/// List a ticket's comments
+///
+/// Oldest first; a customer sees only the public ones.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tickets/{id}/comments",
+    tag = "tickets",
+    params(("id" = uuid::Uuid, Path, description = "The ticket's id.")),
+    responses(
+        (status = 200, description = "The comments.", body = Vec<Comment>),
+        (status = 404, description = "No such ticket, or not one the caller may see.", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn comments(
     State(state): State<OpsState>,
     Extension(actor): Extension<Actor>,
-    Path(id): Path<Uuid>,
+    PathId(id): PathId,
 ) -> Result<Json<Vec<Comment>>, ApiError> {
     let ticket = visible(&state, &actor, Action::TicketRead, id).await?;
     let internal = actor.role != Role::Customer;
@@ -348,17 +497,35 @@ pub async fn comments(
     ))
 }
 
-#[derive(Serialize)]
+/// One change of a ticket and who made it.
+#[derive(Serialize, ToSchema)]
+#[schema(as = TicketHistoryEntry)]
 pub struct HistoryView {
     #[serde(flatten)]
     entry: HistoryEntry,
+    /// Who made the change.
+    #[schema(value_type = crate::openapi::PrincipalSchema)]
     actor: Principal,
 }
 
+/// Read a ticket's history
+///
+/// Every change, oldest first: who changed which field from what to what, and when.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tickets/{id}/history",
+    tag = "tickets",
+    params(("id" = uuid::Uuid, Path, description = "The ticket's id.")),
+    responses(
+        (status = 200, description = "The history.", body = Vec<HistoryView>),
+        (status = 404, description = "No such ticket, or not one the caller may see.", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn history(
     State(state): State<OpsState>,
     Extension(actor): Extension<Actor>,
-    Path(id): Path<Uuid>,
+    PathId(id): PathId,
 ) -> Result<Json<Vec<HistoryView>>, ApiError> {
     let ticket = visible(&state, &actor, Action::TicketRead, id).await?;
     let entries = tickets::history(&state.db, &actor, ticket.id).await?;

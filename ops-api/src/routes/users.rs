@@ -1,29 +1,54 @@
 //! `/api/v1/users`: the people of a tenant.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use secrecy::SecretString;
 use serde::Deserialize;
 use tenet_events::{Actor, Role};
-use uuid::Uuid;
+use utoipa::ToSchema;
 
 use super::OpsState;
-use crate::error::ApiError;
-use crate::extract::ApiJson;
-use crate::passwords::NewPassword;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, PathId};
 use crate::rbac::{Action, authorize};
+use crate::passwords::NewPassword;
 use crate::users::{self, Email, NewUser, User};
 
-#[derive(Deserialize)]
+/// A new user of the tenant.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
+    /// The login e-mail, unique within the tenant (`local@domain.tld`, stored lower-case).
+    #[schema(max_length = 254)]
     email: String,
+    /// The name shown to others: 1 to 200 characters without control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     display_name: String,
+    /// The user's role.
+    #[schema(value_type = crate::openapi::RoleSchema)]
     role: Role,
+    /// The initial password: 10 to 256 characters mixing letters with digits or symbols.
+    #[schema(value_type = String, format = Password, min_length = 10, max_length = 256)]
     password: SecretString,
 }
 
+/// Create a user
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    tag = "users",
+    request_body = CreateUser,
+    responses(
+        (status = 201, description = "The user was created.", body = User),
+        (status = 409, description = "A user with this e-mail exists in the tenant.", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = []))
+)]
 pub async fn create(
     State(state): State<OpsState>,
     Extension(actor): Extension<Actor>,
@@ -64,6 +89,14 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(user)))
 }
 
+/// List the users of the tenant
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    tag = "users",
+    responses((status = 200, description = "The tenant's users, oldest first.", body = Vec<User>)),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn list(
     State(state): State<OpsState>,
     Extension(actor): Extension<Actor>,
@@ -72,10 +105,22 @@ pub async fn list(
     Ok(Json(users::list(&state.db, actor.tenant_id).await?))
 }
 
+/// Read a user
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    params(("id" = uuid::Uuid, Path, description = "The user's id.")),
+    responses(
+        (status = 200, description = "The user.", body = User),
+        (status = 404, description = "No such user in the tenant.", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn get(
     State(state): State<OpsState>,
     Extension(actor): Extension<Actor>,
-    Path(id): Path<Uuid>,
+    PathId(id): PathId,
 ) -> Result<Json<User>, ApiError> {
     authorize(&actor, Action::UserRead)?;
     users::get(&state.db, actor.tenant_id, id)

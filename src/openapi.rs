@@ -1,0 +1,369 @@
+//! The OpenAPI 3.1 document of everything this process serves under `/api/v1`, at
+//! `GET /api/v1/openapi.json`.
+//!
+//! The ops API's part is generated from its handlers ([`tenet_ops_api::openapi::document`]).
+//! The event gateway (`tenet-ingest`) and workforce management (`tenet-forecast`) crates carry
+//! no OpenAPI dependency, so their routes are described here, beside the code that mounts
+//! them, and receive the same shared security and error responses as the ops API's. The
+//! document lists exactly the routes this process mounts: the gateway only where it runs (the
+//! embedded mode). A test holds the document against the router's own list of routes, so a
+//! route added without a description fails it.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::header;
+use axum::routing::get;
+use serde_json::{Value, json};
+use tenet_ops_api::openapi::{BEARER, CSRF, SESSION, add_shared_responses, operations};
+use utoipa::openapi::path::PathItem;
+use utoipa::openapi::schema::Schema;
+use utoipa::openapi::{OpenApi, RefOr, Server};
+
+/// The path the document is served at.
+pub const PATH: &str = "/api/v1/openapi.json";
+
+/// The document of the routes mounted when the gateway does (`gateway`) or does not run.
+///
+/// # Panics
+/// If a hand-written description below does not deserialize into OpenAPI types, which the
+/// unit tests rule out.
+pub fn document(gateway: bool) -> OpenApi {
+    let mut document = tenet_ops_api::openapi::document();
+    document.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    document.servers = Some(vec![Server::new("/")]);
+    let mut items: Vec<(&str, Value)> = vec![
+        (PATH, openapi_item()),
+        ("/api/v1/wfm/erlang", erlang_item()),
+    ];
+    let mut schemas: Vec<(&str, Value)> = vec![("ErlangReport", erlang_report_schema())];
+    if gateway {
+        items.extend(gateway_items());
+        schemas.extend(gateway_schemas());
+    }
+    let components = document.components.get_or_insert_with(Default::default);
+    for (name, schema) in schemas {
+        let schema: Schema = serde_json::from_value(schema)
+            .unwrap_or_else(|error| panic!("schema {name} is valid: {error}"));
+        components.schemas.insert(name.to_owned(), RefOr::T(schema));
+    }
+    for (path, item) in items {
+        let mut item: PathItem = serde_json::from_value(item)
+            .unwrap_or_else(|error| panic!("path item {path} is valid: {error}"));
+        for (_, operation) in operations(&mut item) {
+            add_shared_responses(operation);
+        }
+        document.paths.paths.insert(path.to_owned(), item);
+    }
+    let tags = document.tags.get_or_insert_with(Vec::new);
+    for (name, description) in [
+        ("wfm", "Workforce management: Erlang staffing."),
+        (
+            "events",
+            "Events from outside producers (PBX, access control, scripts).",
+        ),
+        ("openapi", "This document."),
+    ] {
+        if gateway || name != "events" {
+            tags.push(
+                utoipa::openapi::tag::TagBuilder::new()
+                    .name(name)
+                    .description(Some(description))
+                    .build(),
+            );
+        }
+    }
+    document
+}
+
+/// A router serving [`document`] at [`PATH`], to be merged at the root.
+///
+/// # Panics
+/// If the document does not serialize, which the unit tests rule out.
+pub fn router(gateway: bool) -> Router {
+    let json: Arc<str> = document(gateway)
+        .to_json()
+        .expect("the OpenAPI document serializes")
+        .into();
+    Router::new().route(
+        PATH,
+        get(move || {
+            let json = json.clone();
+            async move {
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    json.to_string(),
+                )
+            }
+        }),
+    )
+}
+
+/// The path of every route of `router`, as axum writes them (`/api/v1/tickets/{id}`).
+///
+/// axum keeps no public list of its routes; its `Debug` output of a router names every path
+/// (nested routers are flattened into it). The methods of each path are not read from there:
+/// the test asks the running server, which answers 405 for a method a path does not serve.
+pub fn route_paths(router: &Router) -> Vec<String> {
+    let description = format!("{router:?}");
+    let mut paths: Vec<String> = description
+        .split("RouteId(")
+        .filter_map(|part| {
+            let (_, rest) = part.split_once("): \"")?;
+            let (path, _) = rest.split_once('"')?;
+            path.starts_with('/').then(|| path.to_owned())
+        })
+        .collect();
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+fn secured(unsafe_method: bool) -> Value {
+    if unsafe_method {
+        json!([{ BEARER: [] }, { SESSION: [], CSRF: [] }])
+    } else {
+        json!([{ BEARER: [] }, { SESSION: [] }])
+    }
+}
+
+fn error(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ErrorBody" } } }
+    })
+}
+
+fn openapi_item() -> Value {
+    json!({
+        "get": {
+            "tags": ["openapi"],
+            "summary": "This OpenAPI document",
+            "description": "The OpenAPI 3.1 description of every route this server mounts under /api/v1. Needs no credential.",
+            "operationId": "openapi",
+            "responses": {
+                "200": {
+                    "description": "The document.",
+                    "content": { "application/json": { "schema": { "type": "object", "required": ["openapi", "info", "paths"] } } }
+                }
+            }
+        }
+    })
+}
+
+fn erlang_item() -> Value {
+    let number = |description: &str, constraints: Value| {
+        let mut schema = json!({ "type": "number" });
+        schema
+            .as_object_mut()
+            .expect("an object")
+            .extend(constraints.as_object().cloned().unwrap_or_default());
+        (description.to_owned(), schema)
+    };
+    let parameters: Vec<(&str, bool, (String, Value))> = vec![
+        ("model", true, ("Queueing model: b (blocked calls lost), c (callers wait), a (callers abandon; needs patience_sec).".to_owned(), json!({ "type": "string", "enum": ["b", "c", "a"] }))),
+        ("calls", true, number("Contacts offered in the interval.", json!({ "minimum": 0 }))),
+        ("interval_min", true, number("Interval length in minutes.", json!({ "exclusiveMinimum": 0 }))),
+        ("aht_sec", true, number("Average handling time in seconds.", json!({ "exclusiveMinimum": 0 }))),
+        ("target_answer_sec", false, number("T of the service level: answered within this many seconds.", json!({ "minimum": 0 }))),
+        ("target_sl", false, number("X of the service level: share answered within T (needs target_answer_sec).", json!({ "minimum": 0, "maximum": 1 }))),
+        ("max_occupancy", false, number("Highest acceptable occupancy.", json!({ "exclusiveMinimum": 0, "maximum": 1 }))),
+        ("shrinkage", false, number("Shrinkage: scheduled = ceil(agents / (1 - shrinkage)).", json!({ "minimum": 0, "exclusiveMaximum": 1 }))),
+        ("patience_sec", false, number("Mean caller patience in seconds (Erlang A).", json!({ "exclusiveMinimum": 0 }))),
+        ("max_abandon", false, number("Highest acceptable abandon (Erlang A) or blocking (Erlang B) rate.", json!({ "minimum": 0, "maximum": 1 }))),
+        ("max_asa_sec", false, number("Highest acceptable average speed of answer in seconds.", json!({ "minimum": 0 }))),
+        ("sl_basis", false, ("Service-level basis for Erlang A.".to_owned(), json!({ "type": "string", "enum": ["arrivals", "answered"], "default": "arrivals" }))),
+        ("agents", false, ("Evaluate this many agents instead of solving for the targets.".to_owned(), json!({ "type": "integer", "minimum": 0, "maximum": u32::MAX }))),
+    ];
+    let parameters: Vec<Value> = parameters
+        .into_iter()
+        .map(|(name, required, (description, schema))| {
+            json!({ "name": name, "in": "query", "required": required, "description": description, "schema": schema })
+        })
+        .collect();
+    json!({
+        "get": {
+            "tags": ["wfm"],
+            "summary": "Erlang B, C or A staffing",
+            "description": "The metrics for a given agent count, or the fewest agents meeting the targets; the options of `tenet erlang` with `_` for `-`. Needs the workforce planning permission.",
+            "operationId": "wfm_erlang",
+            "parameters": parameters,
+            "responses": {
+                "200": {
+                    "description": "The staffing figures; null where the model does not define one.",
+                    "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ErlangReport" } } }
+                },
+                "400": error("The query string is malformed."),
+                "422": error("An option is unknown, missing or out of range, or the targets cannot be met.")
+            },
+            "security": secured(false)
+        }
+    })
+}
+
+fn erlang_report_schema() -> Value {
+    let nullable =
+        |description: &str| json!({ "type": ["number", "null"], "description": description });
+    json!({
+        "type": "object",
+        "description": "Staffing figures for one interval.",
+        "required": ["traffic_erlangs", "agents", "agents_with_shrinkage", "prob_wait", "service_level", "asa_sec", "occupancy", "abandon_prob", "erlang_b"],
+        "properties": {
+            "traffic_erlangs": { "type": "number", "description": "Offered traffic A in Erlangs." },
+            "agents": { "type": "integer", "minimum": 0, "description": "Agents on the phones." },
+            "agents_with_shrinkage": { "type": "integer", "minimum": 0, "description": "Agents to schedule after shrinkage." },
+            "prob_wait": nullable("Probability of waiting."),
+            "service_level": nullable("Service level at the target answer time."),
+            "asa_sec": nullable("Average speed of answer in seconds."),
+            "occupancy": { "type": "number", "description": "Occupancy." },
+            "abandon_prob": nullable("Abandon (Erlang A) or blocking (Erlang B) probability."),
+            "erlang_b": { "type": "number", "description": "Erlang B blocking probability B(N, A)." }
+        }
+    })
+}
+
+fn batch_item(
+    summary: &str,
+    description: &str,
+    operation_id: &str,
+    request: Value,
+    accepted: Value,
+) -> Value {
+    json!({
+        "post": {
+            "tags": ["events"],
+            "summary": summary,
+            "description": format!("{description} A batch with anything invalid is refused whole with 422 listing every refusal in `details`; a valid one is answered 202 once every event is durable. Needs the event ingest permission."),
+            "operationId": operation_id,
+            "requestBody": { "required": true, "content": request },
+            "responses": {
+                "202": {
+                    "description": "Every event of the batch is durable in the event log.",
+                    "content": { "application/json": { "schema": accepted } }
+                },
+                "400": error("The body is not JSON (or not UTF-8 text)."),
+                "415": error("The body is not declared as JSON."),
+                "422": error("Something in the batch is invalid; nothing was stored. `details` lists each refused item or line."),
+                "503": error("The event log is unavailable; retry the batch (event ids make retries safe).")
+            },
+            "security": secured(true)
+        }
+    })
+}
+
+fn accepted_count() -> Value {
+    json!({
+        "type": "object",
+        "required": ["accepted"],
+        "properties": { "accepted": { "type": "integer", "minimum": 0, "description": "Events stored." } }
+    })
+}
+
+fn gateway_items() -> Vec<(&'static str, Value)> {
+    vec![
+        (
+            "/api/v1/events",
+            batch_item(
+                "Hand in events",
+                "A JSON array of 1 to 10,000 events in the wire format of the event contract, each of the caller's tenant.",
+                "ingest_events",
+                json!({ "application/json": { "schema": {
+                    "type": "array", "minItems": 1, "maxItems": 10000,
+                    "items": { "$ref": "#/components/schemas/EventEnvelope" }
+                } } }),
+                accepted_count(),
+            ),
+        ),
+        (
+            "/api/v1/telephony/asterisk/queue-log",
+            batch_item(
+                "Hand in Asterisk queue_log lines",
+                "Asterisk `queue_log` lines as UTF-8 text, one event per line (`time|callid|queue|agent|event|data...`).",
+                "ingest_asterisk_queue_log",
+                json!({ "text/plain": { "schema": { "type": "string", "minLength": 1 } } }),
+                json!({
+                    "type": "object",
+                    "required": ["accepted", "lines", "skipped"],
+                    "properties": {
+                        "accepted": { "type": "integer", "minimum": 0, "description": "Events stored." },
+                        "lines": { "type": "integer", "minimum": 0, "description": "Lines read." },
+                        "skipped": { "type": "integer", "minimum": 0, "description": "Lines of events that analytics does not use." }
+                    }
+                }),
+            ),
+        ),
+        (
+            "/api/v1/access-control/events",
+            batch_item(
+                "Hand in badge swipes",
+                "A JSON array of 1 to 10,000 swipes from turnstiles and door readers.",
+                "ingest_badge_swipes",
+                json!({ "application/json": { "schema": {
+                    "type": "array", "minItems": 1, "maxItems": 10000,
+                    "items": { "$ref": "#/components/schemas/BadgeSwipe" }
+                } } }),
+                accepted_count(),
+            ),
+        ),
+    ]
+}
+
+fn gateway_schemas() -> Vec<(&'static str, Value)> {
+    vec![
+        (
+            "EventEnvelope",
+            json!({
+                "type": "object",
+                "description": "One event: its id, tenant, time, type with schema version, and the type's data.",
+                "required": ["event_id", "tenant_id", "occurred_at", "type", "schema_version", "data"],
+                "properties": {
+                    "event_id": { "type": "string", "format": "uuid" },
+                    "tenant_id": { "type": "string", "format": "uuid" },
+                    "occurred_at": { "type": "string", "format": "date-time" },
+                    "type": { "type": "string", "description": "The event type, e.g. `call.answered`." },
+                    "schema_version": { "type": "integer", "minimum": 1 },
+                    "data": { "type": "object", "description": "The event type's fields." }
+                }
+            }),
+        ),
+        (
+            "BadgeSwipe",
+            json!({
+                "type": "object",
+                "additionalProperties": false,
+                "description": "One swipe of a badge at a reader.",
+                "required": ["badge_id", "device_id", "direction", "at"],
+                "properties": {
+                    "badge_id": { "type": "string", "minLength": 1 },
+                    "device_id": { "type": "string", "minLength": 1 },
+                    "direction": { "type": "string", "enum": ["in", "out"] },
+                    "at": { "type": "string", "format": "date-time" },
+                    "employee_id": { "type": ["string", "null"], "minLength": 1 }
+                }
+            }),
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_the_gateway_only_where_it_runs() {
+        let embedded = serde_json::to_value(document(true)).unwrap();
+        let served = serde_json::to_value(document(false)).unwrap();
+        assert_eq!(embedded["openapi"], "3.1.0");
+        assert!(embedded["paths"]["/api/v1/events"]["post"].is_object());
+        assert!(served["paths"].get("/api/v1/events").is_none());
+        for document in [&embedded, &served] {
+            assert!(document["paths"]["/api/v1/tickets"]["get"].is_object());
+            assert!(document["paths"]["/api/v1/wfm/erlang"]["get"].is_object());
+            assert!(document["components"]["securitySchemes"][BEARER].is_object());
+        }
+        let erlang = &embedded["paths"]["/api/v1/wfm/erlang"]["get"]["responses"];
+        for status in ["200", "400", "401", "403", "422", "500", "503"] {
+            assert!(erlang[status].is_object(), "{status}");
+        }
+    }
+}

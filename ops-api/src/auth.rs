@@ -5,12 +5,17 @@
 //! cookie of a signed-in browser, to an [`Actor`] and stores it in the request's extensions,
 //! where handlers of every crate read it with `Extension<Actor>`. The tenant a handler works
 //! in therefore always comes from the credential, never from a request parameter. A request
-//! authenticated by cookie that may change state must also carry the session's CSRF token.
+//! authenticated by cookie that may change state must also carry the session's CSRF token,
+//! and a tenant's IP allow-list ([`security_policy`](crate::security_policy)) refuses
+//! requests from other addresses.
 
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method, header};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{Extensions, HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use chrono::Utc;
@@ -19,8 +24,8 @@ use uuid::Uuid;
 
 use crate::db::Database;
 use crate::error::ApiError;
-use crate::sessions;
 use crate::tokens::{self, TokenError};
+use crate::{security_policy, sessions};
 
 /// How sign-in and sessions behave.
 #[derive(Debug, Clone)]
@@ -38,6 +43,36 @@ pub struct AuthSettings {
 /// The session a request was authenticated with, when it was a browser session.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionId(pub Uuid);
+
+/// The client's address as the server resolved it (the peer, or the first `X-Forwarded-For`
+/// address behind a trusted proxy), stored in the request's extensions by the request-context
+/// middleware.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientIp(pub IpAddr);
+
+/// The client's address: [`ClientIp`] when the server resolved one, else the TCP peer.
+pub fn client_ip(extensions: &Extensions) -> Option<IpAddr> {
+    extensions
+        .get::<ClientIp>()
+        .map(|ClientIp(ip)| *ip)
+        .or_else(|| {
+            extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(peer)| peer.ip())
+        })
+}
+
+/// The client's address, if known, as an extractor.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(client_ip(&parts.extensions)))
+    }
+}
 
 /// Refuses the request with 401 unless it carries a valid credential; otherwise inserts the
 /// caller's [`Actor`] (and, for a browser, its [`SessionId`]) into the request's extensions.
@@ -81,6 +116,12 @@ pub async fn require_actor(
         }
     };
     tracing::Span::current().record("tenant_id", tracing::field::display(actor.tenant_id));
+    let address = client_ip(request.extensions());
+    if !security_policy::admits(&db, actor.tenant_id, address).await? {
+        return Err(ApiError::Forbidden(
+            "the tenant's security policy does not allow requests from this address".into(),
+        ));
+    }
     request.extensions_mut().insert(actor);
     Ok(next.run(request).await)
 }

@@ -45,6 +45,8 @@ pub enum ErrorCode {
     NotFound,
     /// 409: conflicts with the current state.
     Conflict,
+    /// 429: too many attempts; retry after the `Retry-After` seconds.
+    TooManyRequests,
     /// 400, 413, 415 or 422: the request is malformed or a field is invalid.
     InvalidRequest,
     /// 503: a dependency is down; retry.
@@ -78,6 +80,14 @@ pub enum ApiError {
         /// The offending field, when one is to blame.
         field: Option<String>,
     },
+    /// Too many attempts from the client; it may retry after the delay (429).
+    #[error("{message}")]
+    TooManyRequests {
+        /// What was refused, for a person.
+        message: String,
+        /// How long until the client may try again.
+        retry_after: std::time::Duration,
+    },
     /// A dependency (database, broker) is down; the client may retry (503).
     #[error("{0}")]
     Unavailable(String),
@@ -107,6 +117,9 @@ impl ApiError {
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, ErrorCode::Forbidden),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, ErrorCode::Conflict),
+            ApiError::TooManyRequests { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, ErrorCode::TooManyRequests)
+            }
             ApiError::Invalid { status, .. } => (*status, ErrorCode::InvalidRequest),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
@@ -154,7 +167,16 @@ impl IntoResponse for ApiError {
                 details,
             },
         };
+        let retry_after = match &self {
+            ApiError::TooManyRequests { retry_after, .. } => Some(retry_after.as_secs().max(1)),
+            _ => None,
+        };
         let mut response = (status, Json(body)).into_response();
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

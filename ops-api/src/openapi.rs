@@ -157,6 +157,8 @@ pub enum PrincipalSchema {
         routes::tickets::comments,
         routes::tickets::comment,
         routes::tickets::history,
+        routes::security_policy::get,
+        routes::security_policy::put,
     ),
     components(schemas(ErrorBody)),
     modifiers(&Shared)
@@ -222,6 +224,7 @@ fn tags() -> Vec<Tag> {
             "tickets",
             "Tickets from every channel, their comments and history.",
         ),
+        ("security", "The tenant's security policy."),
     ]
     .into_iter()
     .map(|(name, description)| {

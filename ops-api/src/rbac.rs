@@ -33,11 +33,13 @@ pub enum Action {
     EventIngest,
     /// Workforce planning: staffing calculations, forecasts, schedules.
     WorkforcePlan,
+    /// Read and change the tenant's security policy.
+    SecurityPolicyManage,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 10] = [
+    pub const ALL: [Action; 11] = [
         Action::TicketRead,
         Action::TicketCreate,
         Action::TicketUpdate,
@@ -48,6 +50,7 @@ impl Action {
         Action::UserManage,
         Action::EventIngest,
         Action::WorkforcePlan,
+        Action::SecurityPolicyManage,
     ];
 }
 
@@ -71,7 +74,7 @@ pub fn scope(role: Role, action: Action) -> Scope {
     use Scope::*;
     match (role, action) {
         (Role::Admin, _) => Tenant,
-        (_, EventIngest) => Denied,
+        (_, EventIngest | SecurityPolicyManage) => Denied,
 
         (Role::ProjectGroupManager, UserManage) => Denied,
         (Role::ProjectGroupManager, _) => Tenant,

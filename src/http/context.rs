@@ -58,6 +58,12 @@ pub async fn track(
         tenant_id = tracing::field::Empty,
     );
     request.extensions_mut().insert(context.clone());
+    if let Some(ip) = ip {
+        // The ops API checks it against the tenant's IP allow-list.
+        request
+            .extensions_mut()
+            .insert(tenet_ops_api::auth::ClientIp(ip));
+    }
     let mut response = next.run(request).instrument(span.clone()).await;
 
     let status = response.status().as_u16();

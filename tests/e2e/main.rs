@@ -14,5 +14,6 @@ mod logs;
 mod migrations;
 mod openapi;
 mod probes;
+mod security_policy;
 mod tickets;
 mod up;

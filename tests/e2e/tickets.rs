@@ -9,19 +9,19 @@ use tenet_events::{Envelope, Role};
 use crate::harness::{RunningApp, TestDatabase, settings};
 
 /// One tenant with an admin token, a project, an operator, a customer and an executor.
-struct World {
-    app: RunningApp,
-    client: Client,
-    admin: String,
-    project: String,
-    operator_id: String,
-    tenant: String,
+pub(crate) struct World {
+    pub(crate) app: RunningApp,
+    pub(crate) client: Client,
+    pub(crate) admin: String,
+    pub(crate) project: String,
+    pub(crate) operator_id: String,
+    pub(crate) tenant: String,
 }
 
-const PASSWORD: &str = "operator pass 1";
+pub(crate) const PASSWORD: &str = "operator pass 1";
 
 impl World {
-    async fn new(app: RunningApp) -> Self {
+    pub(crate) async fn new(app: RunningApp) -> Self {
         let tenant = admin::create_tenant(&app.database, "Acme Utilities")
             .await
             .unwrap();
@@ -59,7 +59,7 @@ impl World {
         world
     }
 
-    async fn user(&self, email: &str, role: &str) -> String {
+    pub(crate) async fn user(&self, email: &str, role: &str) -> String {
         let (status, user) = self
             .call(
                 Method::POST,
@@ -72,7 +72,7 @@ impl World {
         user["id"].as_str().unwrap().to_owned()
     }
 
-    async fn call(
+    pub(crate) async fn call(
         &self,
         method: Method,
         path: &str,
@@ -93,7 +93,7 @@ impl World {
     }
 
     /// Creates a ticket in the world's project as the admin and returns its id.
-    async fn ticket(&self, subject: &str, channel: &str) -> String {
+    pub(crate) async fn ticket(&self, subject: &str, channel: &str) -> String {
         let (status, ticket) = self
             .call(
                 Method::POST,
@@ -106,7 +106,7 @@ impl World {
         ticket["id"].as_str().unwrap().to_owned()
     }
 
-    async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+    pub(crate) async fn login(&self, email: &str, password: &str) -> reqwest::Response {
         self.client
             .post(format!("{}/api/v1/auth/login", self.app.base))
             .json(&json!({"tenant_id": self.tenant, "email": email, "password": password}))
@@ -115,7 +115,7 @@ impl World {
             .unwrap()
     }
 
-    async fn outbox_events(&self) -> Vec<Envelope> {
+    pub(crate) async fn outbox_events(&self) -> Vec<Envelope> {
         tenet_ops_api::outbox::pending(&self.app.database, 1000)
             .await
             .unwrap()
@@ -127,7 +127,7 @@ impl World {
     }
 }
 
-async fn on_both(scenario: impl AsyncFn(World)) {
+pub(crate) async fn on_both(scenario: impl AsyncFn(World)) {
     let database = TestDatabase::create().await;
     let data = tempfile::tempdir().unwrap();
     scenario(
@@ -535,6 +535,7 @@ async fn every_role_and_action_of_the_permission_table_is_enforced_by_the_api() 
                         "/wfm/erlang?model=c&calls=100&interval_min=30&aht_sec=180&target_answer_sec=20&target_sl=0.8".to_owned(),
                         None,
                     ),
+                    Action::SecurityPolicyManage => (Method::GET, "/security-policy".to_owned(), None),
                     Action::UserManage => (
                         Method::POST,
                         "/users".to_owned(),

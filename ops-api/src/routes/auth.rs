@@ -1,5 +1,7 @@
 //! `POST /api/v1/auth/login` and `POST /api/v1/auth/logout`.
 
+use std::time::Instant;
+
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -11,11 +13,11 @@ use tenet_events::TenantId;
 use utoipa::ToSchema;
 
 use super::OpsState;
-use crate::auth::SessionId;
+use crate::auth::{ClientAddress, SessionId};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiJson;
 use crate::users::{Email, User};
-use crate::{passwords, sessions, users};
+use crate::{passwords, security_policy, sessions, users};
 
 /// Credentials to sign in with.
 #[derive(Deserialize, ToSchema)]
@@ -48,7 +50,8 @@ const REFUSED: &str = "unknown e-mail or wrong password";
 /// Sign in with e-mail and password
 ///
 /// Opens a browser session: the answer sets the HttpOnly `tenet_session` cookie and carries
-/// the CSRF token. After repeated failures the account is locked for a while.
+/// the CSRF token. After repeated failures the account is locked for a while (the tenant's
+/// security policy says how long), and one address gets at most 60 attempts a minute.
 #[utoipa::path(
     post,
     path = "/api/v1/auth/login",
@@ -58,14 +61,33 @@ const REFUSED: &str = "unknown e-mail or wrong password";
         (status = 200, description = "Signed in; the session cookie is set.", body = LoggedIn,
          headers(("set-cookie" = String, description = "The session cookie, HttpOnly, SameSite=Strict."))),
         (status = 401, description = "Unknown e-mail, wrong password, a locked or a deactivated account.", body = ErrorBody),
+        (status = 403, description = "The tenant's security policy does not allow sign-in from this address.", body = ErrorBody),
+        (status = 429, description = "Too many sign-in attempts from this address; retry after `Retry-After` seconds.", body = ErrorBody,
+         headers(("retry-after" = u64, description = "Seconds until the address may try again."))),
     )
 )]
 pub async fn login(
     State(state): State<OpsState>,
+    ClientAddress(address): ClientAddress,
     ApiJson(login): ApiJson<Login>,
 ) -> Result<Response, ApiError> {
+    if let Some(address) = address {
+        state
+            .sign_ins
+            .attempt(address, Instant::now())
+            .map_err(|retry_after| ApiError::TooManyRequests {
+                message: "too many sign-in attempts from this address; retry later".into(),
+                retry_after,
+            })?;
+    }
     let email = Email::parse(&login.email)
         .map_err(|error| ApiError::invalid_field("email", error.to_string()))?;
+    let policy = security_policy::get(&state.db, login.tenant_id, &state.auth).await?;
+    if !policy.admits(address) {
+        return Err(ApiError::Forbidden(
+            "the tenant's security policy does not allow sign-in from this address".into(),
+        ));
+    }
     let Some(credentials) = users::credentials(&state.db, login.tenant_id, &email).await? else {
         // Verify against a decoy so an unknown e-mail costs as long as a wrong password.
         passwords::verify(&login.password, passwords::decoy_hash());
@@ -81,10 +103,9 @@ pub async fn login(
         )));
     }
     if !passwords::verify(&login.password, &credentials.password_hash) {
-        let lockout =
-            chrono::Duration::from_std(state.auth.lockout).unwrap_or(chrono::Duration::minutes(15));
-        let max = i32::try_from(state.auth.max_failed_logins).unwrap_or(i32::MAX);
-        users::record_failed_login(&state.db, credentials.user.id, max, now + lockout).await?;
+        let max = i32::try_from(policy.max_failed_logins).unwrap_or(i32::MAX);
+        users::record_failed_login(&state.db, credentials.user.id, max, now + policy.lockout())
+            .await?;
         return Err(ApiError::Unauthenticated(REFUSED.into()));
     }
     if !credentials.user.active {
@@ -93,8 +114,7 @@ pub async fn login(
         ));
     }
     users::record_successful_login(&state.db, credentials.user.id).await?;
-    let lifetime = chrono::Duration::from_std(state.auth.session_lifetime)
-        .unwrap_or(chrono::Duration::hours(12));
+    let lifetime = policy.session_lifetime();
     let session = sessions::open(&state.db, &credentials.user, lifetime).await?;
     let cookie = format!(
         "{}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",

@@ -3,6 +3,7 @@
 pub(crate) mod auth;
 pub(crate) mod me;
 pub(crate) mod projects;
+pub(crate) mod security_policy;
 pub(crate) mod tickets;
 pub(crate) mod users;
 
@@ -13,12 +14,14 @@ use axum::routing::{get, post};
 
 use crate::auth::{AuthSettings, require_actor};
 use crate::db::Database;
+use crate::throttle::SignInThrottle;
 
 /// What the handlers share.
 #[derive(Clone)]
 pub(crate) struct OpsState {
     pub(crate) db: Database,
     pub(crate) auth: Arc<AuthSettings>,
+    pub(crate) sign_ins: Arc<SignInThrottle>,
 }
 
 /// The ops API's routes, to be nested under `/api/v1`. Sign-in is open; everything else is
@@ -27,6 +30,7 @@ pub fn router(db: Database, auth: AuthSettings) -> Router {
     let state = OpsState {
         db: db.clone(),
         auth: Arc::new(auth),
+        sign_ins: Arc::new(SignInThrottle::default()),
     };
     let protected = Router::new()
         .route("/auth/logout", post(auth::logout))
@@ -43,6 +47,10 @@ pub fn router(db: Database, auth: AuthSettings) -> Router {
             get(tickets::comments).post(tickets::comment),
         )
         .route("/tickets/{id}/history", get(tickets::history))
+        .route(
+            "/security-policy",
+            get(security_policy::get).put(security_policy::put),
+        )
         .route_layer(axum::middleware::from_fn_with_state(db, require_actor));
     Router::new()
         .route("/auth/login", post(auth::login))

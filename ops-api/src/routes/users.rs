@@ -12,7 +12,7 @@ use super::OpsState;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, PathId};
 use crate::rbac::{Action, authorize};
-use crate::passwords::NewPassword;
+use crate::security_policy;
 use crate::users::{self, Email, NewUser, User};
 
 /// A new user of the tenant.
@@ -67,8 +67,9 @@ pub async fn create(
             "display_name must be 1 to 200 characters without control characters",
         ));
     }
-    let password = NewPassword::parse(body.password)
-        .map_err(|error| ApiError::invalid_field("password", error.to_string()))?;
+    let policy = security_policy::get(&state.db, actor.tenant_id, &state.auth).await?;
+    let password = security_policy::check_password(&policy, body.password)
+        .map_err(|message| ApiError::invalid_field("password", message))?;
     let user = users::create(
         &state.db,
         actor.tenant_id,

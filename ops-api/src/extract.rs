@@ -76,6 +76,44 @@ pub fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, bytes: &[u8]) -> Res
     Ok(value)
 }
 
+/// The `{id}` and `{task_id}` segments of a task's route, both UUIDs; anything else is a 400
+/// naming the segment.
+pub struct TaskPath {
+    /// The ticket.
+    pub ticket: Uuid,
+    /// The task.
+    pub task: Uuid,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for TaskPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(segments) = Path::<Vec<(String, String)>>::from_request_parts(parts, state)
+            .await
+            .map_err(|rejection| ApiError::Invalid {
+                status: StatusCode::BAD_REQUEST,
+                message: rejection.body_text(),
+                field: None,
+            })?;
+        let uuid = |name: &str| {
+            segments
+                .iter()
+                .find(|(key, _)| key == name)
+                .and_then(|(_, value)| Uuid::parse_str(value).ok())
+                .ok_or_else(|| ApiError::Invalid {
+                    status: StatusCode::BAD_REQUEST,
+                    message: format!("{name} must be a UUID"),
+                    field: Some(name.to_owned()),
+                })
+        };
+        Ok(Self {
+            ticket: uuid("id")?,
+            task: uuid("task_id")?,
+        })
+    }
+}
+
 /// The `{id}` segment of a route, a UUID; anything else is a 400 naming `id` in the API's
 /// error format (axum's own rejection would be plain text).
 pub struct PathId(pub Uuid);

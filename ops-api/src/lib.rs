@@ -19,6 +19,7 @@ pub mod rbac;
 pub mod routes;
 pub mod security_policy;
 pub mod sessions;
+pub mod tasks;
 pub mod tenants;
 pub mod throttle;
 pub mod tickets;

@@ -15,5 +15,6 @@ mod migrations;
 mod openapi;
 mod probes;
 mod security_policy;
+mod tasks;
 mod tickets;
 mod up;

@@ -4,13 +4,14 @@ pub(crate) mod auth;
 pub(crate) mod me;
 pub(crate) mod projects;
 pub(crate) mod security_policy;
+pub(crate) mod tasks;
 pub(crate) mod tickets;
 pub(crate) mod users;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 
 use crate::auth::{AuthSettings, require_actor};
 use crate::db::Database;
@@ -47,6 +48,12 @@ pub fn router(db: Database, auth: AuthSettings) -> Router {
             get(tickets::comments).post(tickets::comment),
         )
         .route("/tickets/{id}/history", get(tickets::history))
+        .route("/tickets/{id}/tasks", get(tasks::list).post(tasks::create))
+        .route("/tickets/{id}/tasks/{task_id}", patch(tasks::update))
+        .route(
+            "/tickets/{id}/time-entries",
+            get(tasks::time_spent).post(tasks::log_time),
+        )
         .route(
             "/security-policy",
             get(security_policy::get).put(security_policy::put),

@@ -48,11 +48,11 @@ impl From<TicketError> for ApiError {
     }
 }
 
-fn trace(context: &Option<Extension<TraceContext>>) -> Option<&TraceContext> {
+pub(super) fn trace(context: &Option<Extension<TraceContext>>) -> Option<&TraceContext> {
     context.as_ref().map(|Extension(trace)| trace)
 }
 
-fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String, ApiError> {
+pub(super) fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String, ApiError> {
     let trimmed = value.trim();
     let length = trimmed.chars().count();
     if length < min || length > max {
@@ -322,7 +322,7 @@ pub async fn list(
     Ok(Json(Page { items, next_cursor }))
 }
 
-async fn visible(
+pub(super) async fn visible(
     state: &OpsState,
     actor: &Actor,
     action: Action,

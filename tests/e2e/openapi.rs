@@ -192,7 +192,12 @@ struct Fuzzed {
 async fn schemathesis(base: &str, token: &str, dir: &Path) -> Fuzzed {
     let report = dir.join("schemathesis.xml");
     let output = tokio::process::Command::new("python3")
-        .args(["-m", "schemathesis.cli", "run"])
+        .args(["-m", "schemathesis.cli", "--config-file"])
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/e2e/schemathesis.toml"
+        ))
+        .arg("run")
         .arg(format!("{base}/api/v1/openapi.json"))
         .args(["--url", base])
         .args(["-H", &format!("Authorization: Bearer {token}")])

@@ -24,6 +24,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ModelChoice::Fixed(ModelKind::SeasonalNaive),
         ModelChoice::Fixed(ModelKind::MovingAverage { weeks: 4 }),
         ModelChoice::Fixed(ModelKind::Ridge),
+        ModelChoice::Fixed(ModelKind::ProfileLevel),
+        ModelChoice::Fixed(ModelKind::Ensemble),
     ];
     let started = std::time::Instant::now();
     let report = backtest(

@@ -11,17 +11,23 @@ use crate::erlang::{
 };
 use crate::volume::Forecast;
 
-/// Shrinkage by category; the categories combine multiplicatively (an agent on a break is
-/// not also in training).
+/// Shrinkage by category.
+///
+/// Breaks, training and meetings are shares of the paid hours of the agents who come to
+/// work: they are disjoint slices of the same hours, so they add. Absence is a share of the
+/// scheduled agents who do not come at all, so it multiplies what is left:
+/// available = (1 − absence) × (1 − breaks − training − meetings), and the total shrinkage
+/// is 1 − available. With 10 % breaks, 5 % training, 5 % meetings and 10 % absence that is
+/// 1 − 0.9 × 0.8 = 28 %, not the 30 % of a plain sum nor the 26.9 % of a product of all four.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct ShrinkageByCategory {
-    /// Paid breaks and lunch.
+    /// Paid breaks and lunch, share of worked hours.
     pub breaks: Option<Shrinkage>,
-    /// Training and coaching.
+    /// Training and coaching, share of worked hours.
     pub training: Option<Shrinkage>,
-    /// Meetings.
+    /// Meetings, share of worked hours.
     pub meetings: Option<Shrinkage>,
-    /// Absence: sickness, vacation not yet in the schedule.
+    /// Absence (sickness, vacation not yet in the schedule), share of scheduled agents.
     pub absence: Option<Shrinkage>,
 }
 
@@ -30,13 +36,20 @@ impl ShrinkageByCategory {
     ///
     /// # Errors
     ///
-    /// [`ParamError::OutOfRange`] when the categories leave no time on the phones.
+    /// [`ParamError::OutOfRange`] when breaks, training and meetings together take all of
+    /// the worked hours.
     pub fn total(&self) -> Result<Shrinkage, ParamError> {
-        Shrinkage::combine(
-            [self.breaks, self.training, self.meetings, self.absence]
-                .into_iter()
-                .flatten(),
-        )
+        let in_office: f64 = [self.breaks, self.training, self.meetings]
+            .into_iter()
+            .flatten()
+            .map(Shrinkage::get)
+            .sum();
+        let in_office = Shrinkage::new(in_office).map_err(|_| ParamError::OutOfRange {
+            name: "breaks + training + meetings",
+            value: in_office,
+            expected: "below 1",
+        })?;
+        Shrinkage::combine([in_office, self.absence.unwrap_or(Shrinkage::NONE)])
     }
 
     fn describe(&self) -> String {
@@ -58,9 +71,9 @@ impl ShrinkageByCategory {
 pub struct QueueDemand {
     /// Queue name.
     pub name: String,
-    /// Contacts per interval.
+    /// Contacts per interval, and AHT per interval when the history carried handling times.
     pub forecast: Forecast,
-    /// Average handling time.
+    /// Average handling time of intervals the forecast has no AHT for.
     pub aht: HandleTime,
     /// Queueing model.
     pub model: Model,
@@ -96,6 +109,8 @@ pub struct IntervalPlan {
     pub start: NaiveDateTime,
     /// Forecast contacts.
     pub contacts: f64,
+    /// Average handling time used, seconds (the forecast's, or the queue's default).
+    pub aht_sec: f64,
     /// Agents needed on the phones.
     pub agents: u32,
     /// Agents to schedule after shrinkage.
@@ -113,6 +128,12 @@ pub struct IntervalPlan {
 pub struct QueuePlan {
     /// Queue name.
     pub name: String,
+    /// Contacts over the horizon.
+    pub contacts: f64,
+    /// Agent-hours on the phones over the horizon.
+    pub agent_hours: f64,
+    /// Agent-hours to schedule over the horizon.
+    pub scheduled_hours: f64,
     /// One entry per interval.
     pub intervals: Vec<IntervalPlan>,
 }
@@ -128,6 +149,8 @@ pub struct IntervalTotal {
     pub agents: u32,
     /// Scheduled agents across queues.
     pub scheduled: u32,
+    /// Offered traffic across queues in Erlangs.
+    pub traffic_erlangs: f64,
 }
 
 /// A staffing plan.
@@ -139,6 +162,12 @@ pub struct StaffingPlan {
     pub totals: Vec<IntervalTotal>,
     /// Combined shrinkage applied.
     pub shrinkage: f64,
+    /// Contacts across queues over the horizon.
+    pub contacts: f64,
+    /// Agent-hours on the phones across queues.
+    pub agent_hours: f64,
+    /// Agent-hours to schedule across queues.
+    pub scheduled_hours: f64,
 }
 
 fn percent(x: f64) -> String {
@@ -255,11 +284,19 @@ pub fn plan(
         let interval_secs = f64::from(f.interval_min) * 60.0;
         let mut intervals = Vec::new();
         let midnight = f.first_day.and_hms_opt(0, 0, 0).unwrap_or_default();
+        let ahts: Vec<Option<f64>> = match &f.aht_sec {
+            Some(days) => days.iter().flatten().map(|a| Some(*a)).collect(),
+            None => Vec::new(),
+        };
         for (slot_index, &contacts) in f.days.iter().flatten().enumerate() {
             let start = midnight + Duration::minutes(i64::from(f.interval_min) * slot_index as i64);
+            let aht = match ahts.get(slot_index).copied().flatten() {
+                Some(secs) => HandleTime::from_secs(secs)?,
+                None => demand.aht,
+            };
             let queue = Queue {
-                traffic: Traffic::from_volume(contacts.max(0.0), interval_secs, demand.aht)?,
-                aht: demand.aht,
+                traffic: Traffic::from_volume(contacts.max(0.0), interval_secs, aht)?,
+                aht,
                 model: demand.model,
             };
             let staffing = queue
@@ -286,15 +323,18 @@ pub fn plan(
                     contacts: 0.0,
                     agents: 0,
                     scheduled: 0,
+                    traffic_erlangs: 0.0,
                 });
             }
             let total = &mut totals[slot_index];
             total.contacts += contacts;
             total.agents += agents;
             total.scheduled += scheduled;
+            total.traffic_erlangs += queue.traffic.erlangs();
             intervals.push(IntervalPlan {
                 start,
                 contacts,
+                aht_sec: aht.secs(),
                 agents,
                 scheduled,
                 metrics: staffing.metrics,
@@ -302,16 +342,98 @@ pub fn plan(
                 why,
             });
         }
+        let hours = f64::from(f.interval_min) / 60.0;
         plans.push(QueuePlan {
             name: demand.name.clone(),
+            contacts: intervals.iter().map(|i| i.contacts).sum(),
+            agent_hours: intervals.iter().map(|i| f64::from(i.agents) * hours).sum(),
+            scheduled_hours: intervals
+                .iter()
+                .map(|i| f64::from(i.scheduled) * hours)
+                .sum(),
             intervals,
         });
     }
     Ok(StaffingPlan {
+        contacts: plans.iter().map(|p| p.contacts).sum(),
+        agent_hours: plans.iter().map(|p| p.agent_hours).sum(),
+        scheduled_hours: plans.iter().map(|p| p.scheduled_hours).sum(),
         queues: plans,
         totals,
         shrinkage: total_shrinkage.get(),
     })
+}
+
+impl StaffingPlan {
+    /// Writes one CSV row per queue and interval, then one `total` row per interval:
+    /// `queue,interval_start,contacts,aht_sec,traffic_erlangs,agents,scheduled,service_level,
+    /// asa_sec,occupancy,abandon_prob,binding,why`.
+    ///
+    /// # Errors
+    ///
+    /// [`csv::Error`] when the writer fails.
+    pub fn write_csv<W: std::io::Write>(&self, writer: W) -> Result<(), csv::Error> {
+        let mut csv = csv::Writer::from_writer(writer);
+        csv.write_record([
+            "queue",
+            "interval_start",
+            "contacts",
+            "aht_sec",
+            "traffic_erlangs",
+            "agents",
+            "scheduled",
+            "service_level",
+            "asa_sec",
+            "occupancy",
+            "abandon_prob",
+            "binding",
+            "why",
+        ])?;
+        let opt = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_default();
+        let time = |t: &NaiveDateTime| t.format("%Y-%m-%dT%H:%M:%S").to_string();
+        for queue in &self.queues {
+            for i in &queue.intervals {
+                let binding = serde_json::to_value(i.binding)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                csv.write_record([
+                    queue.name.clone(),
+                    time(&i.start),
+                    format!("{:.3}", i.contacts),
+                    format!("{:.1}", i.aht_sec),
+                    format!("{:.4}", i.metrics.traffic_erlangs),
+                    i.agents.to_string(),
+                    i.scheduled.to_string(),
+                    opt(i.metrics.service_level),
+                    opt(i.metrics.asa_sec),
+                    format!("{:.4}", i.metrics.occupancy),
+                    opt(i.metrics.abandon_prob),
+                    binding,
+                    i.why.clone(),
+                ])?;
+            }
+        }
+        for t in &self.totals {
+            csv.write_record([
+                "total".to_owned(),
+                time(&t.start),
+                format!("{:.3}", t.contacts),
+                String::new(),
+                format!("{:.4}", t.traffic_erlangs),
+                t.agents.to_string(),
+                t.scheduled.to_string(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ])?;
+        }
+        csv.flush()?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -326,6 +448,7 @@ mod tests {
                 first_day: NaiveDate::from_ymd_opt(2024, 3, 4).unwrap(),
                 interval_min: 30,
                 days: vec![contacts],
+                aht_sec: None,
             },
             aht: HandleTime::from_secs(180.0).unwrap(),
             model: Model::ErlangC,
@@ -389,6 +512,50 @@ mod tests {
         assert_eq!(plan.totals[5].agents, a + b);
         assert_eq!(plan.totals[5].contacts, 150.0);
         assert_eq!(plan.totals.len(), 48);
+    }
+
+    #[test]
+    fn in_office_categories_add_and_absence_multiplies() {
+        let categories = ShrinkageByCategory {
+            breaks: Some(Shrinkage::new(0.10).unwrap()),
+            training: Some(Shrinkage::new(0.05).unwrap()),
+            meetings: Some(Shrinkage::new(0.05).unwrap()),
+            absence: Some(Shrinkage::new(0.10).unwrap()),
+        };
+        // 1 − (1 − 0.1) × (1 − 0.2) = 0.28.
+        assert!((categories.total().unwrap().get() - 0.28).abs() < 1e-12);
+        let full_day = ShrinkageByCategory {
+            breaks: Some(Shrinkage::new(0.5).unwrap()),
+            training: Some(Shrinkage::new(0.5).unwrap()),
+            ..ShrinkageByCategory::default()
+        };
+        assert!(matches!(
+            full_day.total(),
+            Err(ParamError::OutOfRange {
+                name: "breaks + training + meetings",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn forecast_aht_per_interval_sets_the_traffic() {
+        let mut d = demand("sales", vec![100.0; 48]);
+        let mut aht = vec![180.0; 48];
+        aht[7] = 360.0;
+        d.forecast.aht_sec = Some(vec![aht]);
+        let plan = plan(&[d], &ShrinkageByCategory::default()).unwrap();
+        let slow = &plan.queues[0].intervals[7];
+        assert_eq!(slow.aht_sec, 360.0);
+        assert!((slow.metrics.traffic_erlangs - 20.0).abs() < 1e-12);
+        assert!(
+            slow.why.contains("at 360 s AHT = 20.00 Erlangs"),
+            "{}",
+            slow.why
+        );
+        assert_eq!(plan.queues[0].intervals[6].agents, 14);
+        assert!(slow.agents > 14);
+        assert!((plan.totals[7].traffic_erlangs - 20.0).abs() < 1e-12);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 
+use super::plan::{PlanArgs, PlanCliError, run_plan};
 use crate::volume::{
     BacktestPlan, ForecastError, History, HistoryError, ModelChoice, ModelKind, SpecialDays,
     SpecialDaysError, backtest, forecast_with,
@@ -22,15 +23,21 @@ pub enum ForecastModelArg {
     MovingAverage,
     /// Daily volume by ridge regression (linfa) on calendar and level features × profile.
     Ridge,
+    /// Recency-weighted same-weekday level with day-of-month factors × profile.
+    ProfileLevel,
+    /// Mean of ridge, profile-level and the 4-week moving average.
+    Ensemble,
 }
 
 impl ForecastModelArg {
-    fn choice(self, ma_weeks: usize) -> ModelChoice {
+    pub(crate) fn choice(self, ma_weeks: usize) -> ModelChoice {
         match self {
             Self::Auto => ModelChoice::Auto,
             Self::SeasonalNaive => ModelChoice::Fixed(ModelKind::SeasonalNaive),
             Self::MovingAverage => ModelChoice::Fixed(ModelKind::MovingAverage { weeks: ma_weeks }),
             Self::Ridge => ModelChoice::Fixed(ModelKind::Ridge),
+            Self::ProfileLevel => ModelChoice::Fixed(ModelKind::ProfileLevel),
+            Self::Ensemble => ModelChoice::Fixed(ModelKind::Ensemble),
         }
     }
 }
@@ -67,6 +74,9 @@ pub struct ForecastArgs {
 pub enum ForecastCommand {
     /// Rolling-origin backtest: WAPE and MAPE per model and origin.
     Backtest(BacktestArgs),
+    /// Staffing plan: forecast × Erlang per interval and queue, with shrinkage and the
+    /// reason for every agent count.
+    Plan(PlanArgs),
 }
 
 /// Arguments of `tenet forecast backtest`.
@@ -125,6 +135,9 @@ pub enum ForecastCliError {
     /// The forecast failed.
     #[error(transparent)]
     Forecast(#[from] ForecastError),
+    /// The staffing plan failed.
+    #[error(transparent)]
+    Plan(Box<PlanCliError>),
     /// Writing the forecast failed.
     #[error("{path}: {source}")]
     Write {
@@ -142,7 +155,7 @@ fn open(path: &Path) -> Result<File, ForecastCliError> {
     })
 }
 
-fn load(
+pub(crate) fn load(
     history: &Path,
     special: Option<&Path>,
 ) -> Result<(History, SpecialDays), ForecastCliError> {
@@ -162,8 +175,9 @@ fn load(
     Ok((h, s))
 }
 
-/// Runs `tenet forecast` (writes the forecast CSV) or `tenet forecast backtest`, and returns
-/// the JSON object to print: a summary of the forecast, or the backtest scores.
+/// Runs `tenet forecast` (writes the forecast CSV), `tenet forecast backtest` or `tenet
+/// forecast plan`, and returns the JSON object to print: a summary of the forecast, the
+/// backtest scores, or a summary of the plan.
 ///
 /// # Errors
 ///
@@ -174,6 +188,9 @@ fn load(
 /// When called without a subcommand and without `history`, `horizon_days` or `out`, which
 /// clap requires.
 pub fn run_forecast(args: &ForecastArgs) -> Result<serde_json::Value, ForecastCliError> {
+    if let Some(ForecastCommand::Plan(p)) = &args.command {
+        return run_plan(p).map_err(|e| ForecastCliError::Plan(Box::new(e)));
+    }
     if let Some(ForecastCommand::Backtest(b)) = &args.command {
         let (history, special) = load(&b.history, b.special_days.as_deref())?;
         let models: Vec<ModelChoice> = if b.models.is_empty() {
@@ -182,6 +199,8 @@ pub fn run_forecast(args: &ForecastArgs) -> Result<serde_json::Value, ForecastCl
                 ModelChoice::Fixed(ModelKind::SeasonalNaive),
                 ModelChoice::Fixed(ModelKind::MovingAverage { weeks: b.ma_weeks }),
                 ModelChoice::Fixed(ModelKind::Ridge),
+                ModelChoice::Fixed(ModelKind::ProfileLevel),
+                ModelChoice::Fixed(ModelKind::Ensemble),
             ]
         } else {
             b.models.iter().map(|m| m.choice(b.ma_weeks)).collect()

@@ -3,6 +3,7 @@
 
 mod erlang;
 mod forecast;
+mod plan;
 mod schedule;
 
 pub use erlang::{
@@ -11,4 +12,5 @@ pub use erlang::{
 pub use forecast::{
     BacktestArgs, ForecastArgs, ForecastCliError, ForecastCommand, ForecastModelArg, run_forecast,
 };
+pub use plan::{PlanArgs, PlanCliError, PlanErlangArg, run_plan};
 pub use schedule::{CoverArgs, ScheduleCliError, ScheduleCommand, WeekArgs, run_schedule};

@@ -3,13 +3,15 @@
 //! An origin is a day boundary: the model sees the history before it and forecasts the
 //! following days, which are then compared with what happened. WAPE = Σ|actual − forecast|
 //! / Σ actual over all intervals; MAPE = mean |actual − forecast| / actual over intervals
-//! with contacts. Missing days are not scored.
+//! with contacts. Missing days are not scored. When the history carries handling times, the
+//! AHT forecast is scored too: AHT WAPE = Σ contacts × |actual AHT − forecast AHT| / Σ
+//! actual handling seconds, over intervals with handled contacts.
 
 use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::history::{Forecast, History};
-use super::models::{ForecastError, ModelKind};
+use super::models::{ENSEMBLE_MEMBERS, ForecastError, ModelKind, mean_forecast};
 use super::special_days::SpecialDays;
 
 /// Origins and horizon of a rolling-origin backtest.
@@ -49,6 +51,8 @@ pub struct ErrorSums {
     actual: f64,
     pct_error: f64,
     pct_count: usize,
+    aht_abs_error: f64,
+    aht_handle: f64,
 }
 
 impl ErrorSums {
@@ -67,7 +71,24 @@ impl ErrorSums {
                     self.pct_count += 1;
                 }
             }
+            let (Some(aht), Some(handled)) = (&forecast.aht_sec, history.handled(origin + h))
+            else {
+                continue;
+            };
+            for (sample, f) in handled.iter().zip(&aht[h]) {
+                if sample.contacts > 0.0 {
+                    self.aht_abs_error += (sample.handle_sec - sample.contacts * f).abs();
+                    self.aht_handle += sample.handle_sec;
+                }
+            }
         }
+    }
+
+    /// Contact-weighted AHT error relative to the handling seconds, `None` when nothing
+    /// with a handling time was scored.
+    #[must_use]
+    pub fn aht_wape(&self) -> Option<f64> {
+        (self.aht_handle > 0.0).then(|| self.aht_abs_error / self.aht_handle)
     }
 
     /// Weighted absolute percentage error.
@@ -113,10 +134,12 @@ impl ModelChoice {
 }
 
 /// Models the automatic choice considers.
-pub const CANDIDATES: [ModelKind; 3] = [
+pub const CANDIDATES: [ModelKind; 5] = [
     ModelKind::SeasonalNaive,
     ModelKind::MovingAverage { weeks: 4 },
     ModelKind::Ridge,
+    ModelKind::ProfileLevel,
+    ModelKind::Ensemble,
 ];
 
 /// Inner backtest of the automatic choice: four weekly origins before the real origin.
@@ -128,22 +151,48 @@ const INNER_PLAN: BacktestPlan = BacktestPlan {
 
 /// The model `auto` picks for `history`: lowest pooled WAPE over the inner backtest among
 /// the candidates that can forecast it (the 4-week moving average when none can be scored).
+/// The inner origins lie inside `history`, so the choice never sees the days it forecasts.
 #[must_use]
 pub fn choose_model(history: &History, special: &SpecialDays) -> ModelKind {
     let origins = INNER_PLAN.origin_days(history.len_days());
-    let mut best = (ModelKind::MovingAverage { weeks: 4 }, f64::INFINITY);
-    for kind in CANDIDATES {
-        let mut sums = ErrorSums::default();
-        let mut failed = false;
-        for &o in &origins {
-            match kind.forecast(&history.truncated(o), special, INNER_PLAN.horizon_days) {
-                Ok(f) => sums.add(history, o, &f),
-                Err(_) => failed = true,
+    let mut sums = [ErrorSums::default(); CANDIDATES.len()];
+    let mut failed = [origins.is_empty(); CANDIDATES.len()];
+    for &o in &origins {
+        let known = history.truncated(o);
+        // The ensemble is the mean of other candidates: forecast them once per origin.
+        let forecasts: Vec<Option<Forecast>> = CANDIDATES
+            .iter()
+            .map(|kind| {
+                if *kind == ModelKind::Ensemble {
+                    return None;
+                }
+                kind.forecast(&known, special, INNER_PLAN.horizon_days).ok()
+            })
+            .collect();
+        for (i, kind) in CANDIDATES.iter().enumerate() {
+            let forecast = if *kind == ModelKind::Ensemble {
+                ENSEMBLE_MEMBERS
+                    .iter()
+                    .map(|m| {
+                        let at = CANDIDATES.iter().position(|c| c == m)?;
+                        forecasts[at].clone()
+                    })
+                    .collect::<Option<Vec<_>>>()
+                    .map(|members| mean_forecast(&members))
+            } else {
+                forecasts[i].clone()
+            };
+            match forecast {
+                Some(f) => sums[i].add(history, o, &f),
+                None => failed[i] = true,
             }
         }
-        let wape = sums.wape();
-        if !failed && wape < best.1 {
-            best = (kind, wape);
+    }
+    let mut best = (ModelKind::MovingAverage { weeks: 4 }, f64::INFINITY);
+    for (i, kind) in CANDIDATES.iter().enumerate() {
+        let wape = sums[i].wape();
+        if !failed[i] && wape < best.1 {
+            best = (*kind, wape);
         }
     }
     best.0
@@ -180,6 +229,9 @@ pub struct OriginScore {
     pub wape: f64,
     /// MAPE at this origin.
     pub mape: f64,
+    /// AHT WAPE at this origin, when the history has handling times.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aht_wape: Option<f64>,
 }
 
 /// Pooled score of one model over all origins.
@@ -191,6 +243,9 @@ pub struct ModelScore {
     pub wape: f64,
     /// MAPE pooled over all origins.
     pub mape: f64,
+    /// AHT WAPE pooled over all origins, when the history has handling times.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aht_wape: Option<f64>,
 }
 
 /// Result of a backtest.
@@ -237,12 +292,14 @@ pub fn backtest(
                 origin: history.date(o),
                 wape: sums.wape(),
                 mape: sums.mape(),
+                aht_wape: sums.aht_wape(),
             });
         }
         overall.push(ModelScore {
             model: choice.name(),
             wape: pooled.wape(),
             mape: pooled.mape(),
+            aht_wape: pooled.aht_wape(),
         });
     }
     Ok(BacktestReport {
@@ -276,6 +333,7 @@ mod tests {
             first_day: first,
             interval_min: 720,
             days: vec![vec![12.0, 1.0], vec![30.0, 5.0]],
+            aht_sec: None,
         };
         let mut sums = ErrorSums::default();
         sums.add(&h, 0, &f);

@@ -1,6 +1,7 @@
-//! Contact-volume forecasting per interval: history I/O, special days, models and
-//! rolling-origin backtests.
+//! Contact-volume and handling-time forecasting per interval: history I/O, special days,
+//! models and rolling-origin backtests.
 
+pub mod aht;
 pub mod backtest;
 pub mod history;
 pub mod models;
@@ -10,6 +11,6 @@ pub mod special_days;
 pub use backtest::{
     BacktestPlan, BacktestReport, ModelChoice, backtest, choose_model, forecast_with,
 };
-pub use history::{Forecast, History, HistoryError};
-pub use models::{ForecastError, ModelKind};
+pub use history::{Forecast, HandleSample, History, HistoryError, HistoryRow};
+pub use models::{ENSEMBLE_MEMBERS, ForecastError, ModelKind, mean_forecast};
 pub use special_days::{SpecialDays, SpecialDaysError, SpecialKind};

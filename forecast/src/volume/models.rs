@@ -7,6 +7,13 @@
 //!   weeks when that day is missing or special);
 //! - **moving average**: the mean of the same weekday and slot over the last k present,
 //!   non-special weeks;
+//! - **profile × level**: the day's volume is a recency-weighted mean of the last eight
+//!   same-weekday totals, each divided by its day-of-month factor, times the target day's
+//!   factor; the factors (paydays, month ends) are learnt from the year before the origin,
+//!   shrunk towards 1 and smoothed over neighbouring days of the month;
+//! - **ensemble**: the mean of ridge, profile × level and the 4-week moving average. Their
+//!   errors are only partly correlated, so the mean is steadier than any one of them (the
+//!   automatic choice still has to prefer it on the origins before the forecast);
 //! - **ridge**: the day's volume is a baseline
 //!   (mean of the last 4 same-weekday totals) times a factor learnt by ridge regression
 //!   (linfa's elastic net with an L2 penalty only)
@@ -21,6 +28,7 @@ use linfa_elasticnet::ElasticNet;
 use ndarray::{Array1, Array2};
 use polars::prelude::*;
 
+use super::aht::forecast_aht;
 use super::history::{Forecast, History};
 use super::special_days::{SpecialDays, SpecialKind, abnormal_days};
 
@@ -55,7 +63,18 @@ pub enum ModelKind {
     },
     /// Daily volume by ridge regression on calendar and level features × intraday profile.
     Ridge,
+    /// Recency-weighted same-weekday level with day-of-month factors × intraday profile.
+    ProfileLevel,
+    /// Mean of ridge, profile × level and the 4-week moving average.
+    Ensemble,
 }
+
+/// Members of [`ModelKind::Ensemble`], equally weighted.
+pub const ENSEMBLE_MEMBERS: [ModelKind; 3] = [
+    ModelKind::Ridge,
+    ModelKind::ProfileLevel,
+    ModelKind::MovingAverage { weeks: 4 },
+];
 
 impl ModelKind {
     /// The model's name on the command line and in reports.
@@ -65,6 +84,8 @@ impl ModelKind {
             Self::SeasonalNaive => "seasonal-naive".into(),
             Self::MovingAverage { weeks } => format!("moving-average-{weeks}w"),
             Self::Ridge => "ridge".into(),
+            Self::ProfileLevel => "profile-level".into(),
+            Self::Ensemble => "ensemble".into(),
         }
     }
 
@@ -84,6 +105,14 @@ impl ModelKind {
             Self::SeasonalNaive => seasonal_naive(history, special, horizon_days),
             Self::MovingAverage { weeks } => moving_average(history, special, horizon_days, weeks),
             Self::Ridge => ridge(history, special, horizon_days)?,
+            Self::ProfileLevel => profile_level(history, special, horizon_days)?,
+            Self::Ensemble => {
+                let members = ENSEMBLE_MEMBERS
+                    .iter()
+                    .map(|m| m.forecast(history, special, horizon_days))
+                    .collect::<Result<Vec<_>, _>>()?;
+                return Ok(mean_forecast(&members));
+            }
         };
         let origin = history.len_days();
         let days = days
@@ -98,7 +127,33 @@ impl ModelKind {
             first_day: history.date(origin),
             interval_min: history.interval_min(),
             days,
+            aht_sec: forecast_aht(history, special, horizon_days),
         })
+    }
+}
+
+/// The interval-by-interval mean of forecasts on the same grid (the first one's AHT).
+///
+/// # Panics
+///
+/// When `members` is empty.
+#[must_use]
+pub fn mean_forecast(members: &[Forecast]) -> Forecast {
+    let first = &members[0];
+    let n = members.len() as f64;
+    let days = first
+        .days
+        .iter()
+        .enumerate()
+        .map(|(d, day)| {
+            (0..day.len())
+                .map(|s| members.iter().map(|m| m.days[d][s]).sum::<f64>() / n)
+                .collect()
+        })
+        .collect();
+    Forecast {
+        days,
+        ..first.clone()
     }
 }
 
@@ -320,6 +375,90 @@ fn feature_table(
     Ok(x)
 }
 
+/// Same-weekday totals in the level of the profile × level model.
+const LEVEL_WEEKS: usize = 8;
+/// Weight of each older week in the level (the newest weighs 1).
+const LEVEL_DECAY: f64 = 0.8;
+/// Days of no effect each day-of-month factor is shrunk with.
+const DOM_PRIOR_DAYS: f64 = 5.0;
+
+impl DailyView<'_> {
+    /// Day-of-month factors (index 1..=31) from the year before `before`: per day of month,
+    /// the geometric mean ratio of a normal day's total to the mean of its same-weekday
+    /// neighbours one and two weeks away (known before `before`), shrunk towards 1 and
+    /// smoothed with the neighbouring days of the month (the month wraps around).
+    fn day_of_month_factors(&self, before: usize) -> [f64; 32] {
+        use chrono::Datelike;
+        let mut log_sum = [0.0f64; 32];
+        let mut count = [0.0f64; 32];
+        for d in before.saturating_sub(TRAINING_DAYS)..before {
+            let Some(total) = self.totals[d].filter(|t| *t > 0.0 && self.normal(d)) else {
+                continue;
+            };
+            let neighbours: Vec<f64> = [-14i64, -7, 7, 14]
+                .iter()
+                .filter_map(|offset| usize::try_from(d as i64 + offset).ok())
+                .filter(|&n| n < before && self.normal(n))
+                .filter_map(|n| self.totals[n])
+                .collect();
+            if neighbours.len() < 2 {
+                continue;
+            }
+            let mean = neighbours.iter().sum::<f64>() / neighbours.len() as f64;
+            if mean > 0.0 {
+                let dom = self.history.date(d).day() as usize;
+                log_sum[dom] += (total / mean).ln();
+                count[dom] += 1.0;
+            }
+        }
+        let shrunk: Vec<f64> = (0..32)
+            .map(|k| log_sum[k] / (count[k] + DOM_PRIOR_DAYS))
+            .collect();
+        let mut factors = [1.0; 32];
+        for (k, factor) in factors.iter_mut().enumerate().skip(1) {
+            let left = if k == 1 { shrunk[31] } else { shrunk[k - 1] };
+            let right = if k == 31 { shrunk[1] } else { shrunk[k + 1] };
+            *factor = (0.25 * left + 0.5 * shrunk[k] + 0.25 * right).exp();
+        }
+        factors
+    }
+}
+
+fn profile_level(
+    history: &History,
+    special: &SpecialDays,
+    horizon: usize,
+) -> Result<Vec<Vec<f64>>, ForecastError> {
+    use chrono::Datelike;
+    let origin = history.len_days();
+    let view = DailyView::new(history, special);
+    let factors = view.day_of_month_factors(origin);
+    let factor = |d: usize| factors[history.date(d).day() as usize];
+    (origin..origin + horizon)
+        .map(|day| {
+            let weeks = same_weekday(origin, day, LEVEL_WEEKS, |d| view.normal(d));
+            if weeks.is_empty() {
+                return Err(ForecastError::NotEnoughHistory {
+                    model: "profile-level",
+                    why: format!("no normal {} before the forecast", history.weekday(day)),
+                });
+            }
+            let (mut level, mut weight) = (0.0, 0.0);
+            for (age, &d) in weeks.iter().enumerate() {
+                let w = LEVEL_DECAY.powi(age as i32);
+                level += w * view.totals[d].unwrap_or(0.0) / factor(d);
+                weight += w;
+            }
+            let total = level / weight * factor(day);
+            Ok(view
+                .profile(origin, day)
+                .iter()
+                .map(|p| p * total)
+                .collect())
+        })
+        .collect()
+}
+
 fn ridge(
     history: &History,
     special: &SpecialDays,
@@ -468,6 +607,66 @@ mod tests {
         );
         // The intraday shape is kept (smoothed with the neighbouring slot: 62.5 % vs 37.5 %).
         assert!((f.days[10][1] / f.days[10][0] - 62.5 / 37.5).abs() < 1e-9);
+    }
+
+    /// 60 weeks of one-slot days: 100 contacts, 160 on the 2nd–4th of every month.
+    fn paydays() -> History {
+        let first = NaiveDate::from_ymd_opt(2023, 1, 1).unwrap();
+        let days: Vec<Option<Vec<f64>>> = (0..420)
+            .map(|d| {
+                use chrono::Datelike;
+                let date = first + chrono::Duration::days(d);
+                Some(vec![if (2..=4).contains(&date.day()) {
+                    160.0
+                } else {
+                    100.0
+                }])
+            })
+            .collect();
+        History::from_days(first, 1440, days)
+    }
+
+    #[test]
+    fn profile_level_carries_a_payday_effect_into_the_forecast() {
+        let h = paydays();
+        let f = ModelKind::ProfileLevel
+            .forecast(&h, &SpecialDays::default(), 31)
+            .unwrap();
+        use chrono::Datelike;
+        let on = |day: u32| {
+            let i = (0..31)
+                .find(|&i| (f.first_day + chrono::Duration::days(i)).day() == day)
+                .unwrap() as usize;
+            f.days[i][0]
+        };
+        // Shrinkage and smoothing keep the factor below the true 1.6, well above 1.
+        assert!(on(3) > 130.0, "payday {}", on(3));
+        assert!((on(15) - 100.0).abs() < 8.0, "ordinary day {}", on(15));
+        // The moving average cannot tell the 3rd from the 15th.
+        let ma = ModelKind::MovingAverage { weeks: 4 }
+            .forecast(&h, &SpecialDays::default(), 31)
+            .unwrap();
+        let spread = |f: &Forecast| {
+            let totals: Vec<f64> = f.days.iter().map(|d| d[0]).collect();
+            totals.iter().cloned().fold(f64::MIN, f64::max)
+                - totals.iter().cloned().fold(f64::MAX, f64::min)
+        };
+        assert!(spread(&f) > spread(&ma));
+    }
+
+    #[test]
+    fn ensemble_is_the_mean_of_its_members() {
+        let h = paydays();
+        let special = SpecialDays::default();
+        let members: Vec<Forecast> = ENSEMBLE_MEMBERS
+            .iter()
+            .map(|m| m.forecast(&h, &special, 7).unwrap())
+            .collect();
+        let f = ModelKind::Ensemble.forecast(&h, &special, 7).unwrap();
+        for d in 0..7 {
+            let mean = members.iter().map(|m| m.days[d][0]).sum::<f64>() / 3.0;
+            assert!((f.days[d][0] - mean).abs() < 1e-9);
+        }
     }
 
     #[test]

@@ -3,3 +3,4 @@
 mod erlang_reference;
 mod forecast_cli;
 mod schedule_cover;
+mod wfm_routes;

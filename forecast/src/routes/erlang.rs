@@ -1,27 +1,17 @@
-//! The HTTP routes of workforce management, relative to `/api/v1/wfm`.
-//!
 //! `GET /api/v1/wfm/erlang?model=c&calls=100&interval_min=30&aht_sec=180&target_answer_sec=20&target_sl=0.8`
 //! takes exactly the options of `tenet erlang` (with `_` in place of `-`), checked by the
 //! same parser, and answers the same JSON object; a bad or missing option is a 422 that says
 //! which and why.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::Query;
 use axum::extract::rejection::QueryRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use clap::Parser;
 use serde_json::{Value, json};
 
 use crate::cli::{ErlangArgs, run_erlang};
-
-/// The routes, to be nested under `/api/v1/wfm` behind authentication and the workforce
-/// planning permission.
-pub fn router() -> Router {
-    Router::new().route("/erlang", get(erlang))
-}
 
 #[derive(Parser)]
 #[command(name = "erlang")]
@@ -62,7 +52,9 @@ fn invalid(status: StatusCode, message: String, field: Option<String>) -> Respon
     (status, Json(body)).into_response()
 }
 
-async fn erlang(query: Result<Query<Vec<(String, String)>>, QueryRejection>) -> Response {
+pub(super) async fn erlang(
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Response {
     let Query(params) = match query {
         Ok(query) => query,
         Err(rejection) => return invalid(StatusCode::BAD_REQUEST, rejection.body_text(), None),

@@ -36,6 +36,7 @@ pub fn document(gateway: bool) -> OpenApi {
         (PATH, openapi_item()),
         ("/api/v1/wfm/erlang", erlang_item()),
     ];
+    items.extend(wfm_items());
     let mut schemas: Vec<(&str, Value)> = vec![("ErlangReport", erlang_report_schema())];
     if gateway {
         items.extend(gateway_items());
@@ -199,6 +200,65 @@ fn erlang_item() -> Value {
             "security": secured(false)
         }
     })
+}
+
+/// The JSON-bodied workforce routes: each takes the options of its `tenet` subcommand as a
+/// JSON object and answers what the subcommand prints.
+fn wfm_items() -> Vec<(&'static str, Value)> {
+    [
+        (
+            "/api/v1/wfm/forecast",
+            "Forecast contacts and AHT per interval",
+            "From history rows (`interval_start`, `contacts`, optional `aht_sec`), special days and a model choice, the forecast of every interval of the horizon, as `tenet forecast` computes it.",
+            "wfm_forecast",
+        ),
+        (
+            "/api/v1/wfm/plan",
+            "Plan staffing across queues",
+            "A staffing plan per queue and interval from forecasts, targets and shrinkage, with the reason for every count, as `tenet plan` computes it.",
+            "wfm_plan",
+        ),
+        (
+            "/api/v1/wfm/schedule/cover",
+            "Cover the staffing need with shifts",
+            "The minimum-cost set of shifts covering the required agents per interval, as `tenet schedule cover` computes it.",
+            "wfm_schedule_cover",
+        ),
+        (
+            "/api/v1/wfm/schedule/week",
+            "Schedule a week with breaks",
+            "A weekly schedule of named operators with breaks meeting the need per interval, as `tenet schedule week` computes it.",
+            "wfm_schedule_week",
+        ),
+    ]
+    .into_iter()
+    .map(|(path, summary, description, operation_id)| {
+        let item = json!({
+            "post": {
+                "tags": ["wfm"],
+                "summary": summary,
+                "description": format!("{description} Needs the workforce planning permission; bodies up to 8 MiB."),
+                "operationId": operation_id,
+                "requestBody": {
+                    "required": true,
+                    "content": { "application/json": { "schema": { "type": "object" } } }
+                },
+                "responses": {
+                    "200": {
+                        "description": "The result, as the command line prints it.",
+                        "content": { "application/json": { "schema": { "type": "object" } } }
+                    },
+                    "400": error("The body is not JSON."),
+                    "413": error("The body is larger than 8 MiB."),
+                    "415": error("The body is not declared as JSON."),
+                    "422": error("The request is invalid (`details.field` names the field, e.g. `queues[0].history[12].contacts`), or valid but without an answer (`unsolvable`).")
+                },
+                "security": secured(true)
+            }
+        });
+        (path, item)
+    })
+    .collect()
 }
 
 fn erlang_report_schema() -> Value {

@@ -47,6 +47,9 @@ pub enum ErrorCode {
     Conflict,
     /// 429: too many attempts; retry after the `Retry-After` seconds.
     TooManyRequests,
+    /// 422 from workforce planning: a valid request whose problem has no answer (a target no
+    /// staffing meets, a solver that gives up).
+    Unsolvable,
     /// 400, 413, 415 or 422: the request is malformed or a field is invalid.
     InvalidRequest,
     /// 503: a dependency is down; retry.

@@ -210,8 +210,11 @@ impl Modify for Shared {
                  cookie on every request that is not GET, HEAD or OPTIONS.",
             ))),
         );
-        for item in openapi.paths.paths.values_mut() {
-            for (_, operation) in operations(item) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            for (method, operation) in operations(item) {
+                // Handler names repeat across modules (`get`, `list`); the method and the
+                // path make each operation's id unique, as OpenAPI requires.
+                operation.operation_id = Some(operation_id(&method, path));
                 add_shared_responses(operation);
             }
         }
@@ -239,6 +242,27 @@ fn tags() -> Vec<Tag> {
             .build()
     })
     .collect()
+}
+
+/// A unique id for the operation at `method` and `path`: `get_tickets_id_history`.
+pub fn operation_id(method: &HttpMethod, path: &str) -> String {
+    let method = match method {
+        HttpMethod::Get => "get",
+        HttpMethod::Put => "put",
+        HttpMethod::Post => "post",
+        HttpMethod::Delete => "delete",
+        HttpMethod::Options => "options",
+        HttpMethod::Head => "head",
+        HttpMethod::Patch => "patch",
+        HttpMethod::Trace => "trace",
+    };
+    let resource: String = path
+        .trim_start_matches("/api/v1/")
+        .chars()
+        .filter(|c| !matches!(c, '{' | '}'))
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    format!("{method}_{resource}")
 }
 
 /// The operations of a path item, with their methods.

@@ -11,13 +11,20 @@
 //! serves lag tooling. See [`offsets`] for how dead letters, which live in a second table,
 //! keep the same guarantee, and how a stale writer is fenced off.
 //!
-//! The decisions are in the pure core ([`flush`], [`offsets`], [`batch`]); this module is the
-//! I/O around them.
+//! With Kafka, several writer processes share a topic through a consumer group: each reads
+//! only the partitions the group assigned to it ([`EventLog::assigned`]), still positioned by
+//! the versions in the lake, and [`assignment`] decides what happens to its buffer when
+//! partitions move.
+//!
+//! The decisions are in the pure core ([`flush`], [`offsets`], [`batch`], [`assignment`]);
+//! this module is the I/O around them.
 
+pub mod assignment;
 pub mod batch;
 pub mod flush;
 pub mod offsets;
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -41,6 +48,7 @@ use crate::dead_letter::{DeadLetter, dead_letter_batch};
 use crate::log::{
     EventLog, GroupId, LogError, Offset, ReadLimits, StoredRecord, TopicName, TopicPartition,
 };
+use assignment::{Rebalance, plan};
 use batch::{BatchError, build_batch, sort_by_tenant};
 use offsets::{offset_of_version, version_of_offset};
 
@@ -52,6 +60,10 @@ pub const DEFAULT_GROUP: &str = "tenet-lake-writer";
 pub struct LakeWriterConfig {
     /// The family whose topic this writer consumes and whose table it writes.
     pub family: EventFamily,
+    /// The topic it consumes: the family's own ([`TopicName::of_family`]) unless a
+    /// deployment names its topics differently (a shared cluster with one prefix per
+    /// environment).
+    pub topic: TopicName,
     /// The consumer group the log offsets are committed under, after each Delta commit.
     pub group: GroupId,
     /// When to flush.
@@ -65,10 +77,12 @@ pub struct LakeWriterConfig {
 }
 
 impl LakeWriterConfig {
-    /// The defaults for a family: group [`DEFAULT_GROUP`], the default [`FlushPolicy`].
+    /// The defaults for a family: its own topic, group [`DEFAULT_GROUP`], the default
+    /// [`FlushPolicy`].
     pub fn new(family: EventFamily) -> Self {
         Self {
             family,
+            topic: TopicName::of_family(family),
             group: GroupId::parse(DEFAULT_GROUP).expect("the default group name is legal"),
             flush: FlushPolicy::default(),
             read_max_records: 10_000,
@@ -187,7 +201,7 @@ impl<L: EventLog + ?Sized> LakeWriter<L> {
         let dead_letters = lake.open_or_create(LakeTable::DeadLetters).await?;
         let mut writer = Self {
             log,
-            topic: TopicName::of_family(config.family),
+            topic: config.topic.clone(),
             schema: config.family.arrow_schema(),
             config,
             events,
@@ -428,23 +442,40 @@ impl<L: EventLog + ?Sized> LakeWriter<L> {
         self.window.record(bytes, now);
     }
 
-    /// Adds a cursor for every partition of the topic not yet consumed, resuming from the
-    /// versions stored in the tables.
+    /// Follows the partitions this writer should consume: every partition of the topic, or
+    /// those the consumer group assigned to this process (see [`assignment`]). Partitions
+    /// gained resume from the versions stored in the tables.
     async fn discover_partitions(&mut self) -> Result<(), WriterError> {
         let count = match self.log.partition_count(&self.topic).await {
             Ok(count) => count,
             Err(LogError::UnknownTopic(_)) => 0,
             Err(error) => return Err(error.into()),
         };
-        if (0..count).all(|partition| self.book.contains(partition)) {
-            return Ok(());
-        }
+        let owned: BTreeSet<u32> = match self.log.assigned(&self.config.group, &self.topic).await? {
+            None => (0..count).collect(),
+            Some(assigned) => assigned.into_iter().filter(|&p| p < count).collect(),
+        };
+        let held: BTreeSet<u32> = self.book.iter().map(|(partition, _)| partition).collect();
+        let resume = match plan(&held, &owned) {
+            Rebalance::Keep => return Ok(()),
+            Rebalance::Resume(gained) => gained,
+            Rebalance::Reset(owned) => {
+                info!(
+                    topic = %self.topic,
+                    lost = ?held.difference(&owned).collect::<Vec<_>>(),
+                    "partitions moved to another writer; dropping the buffer and resuming from the lake"
+                );
+                self.book = OffsetBook::default();
+                self.rows.clear();
+                self.letters.clear();
+                self.window.reset();
+                self.log_commits.clear();
+                owned
+            }
+        };
         refresh(&mut self.events, LakeTable::Events(self.config.family)).await?;
         refresh(&mut self.dead_letters, LakeTable::DeadLetters).await?;
-        for partition in 0..count {
-            if self.book.contains(partition) {
-                continue;
-            }
+        for partition in resume {
             let source = TopicPartition::new(self.topic.clone(), partition);
             let app = app_id(&self.topic, partition);
             let events =

@@ -19,7 +19,10 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use tenet_events::EventFamily;
 use tenet_ingest::gateway::Gateway;
-use tenet_ingest::{EmbeddedLog, EmbeddedLogConfig, EventLog, LakeWriterConfig, LakeWriters};
+use tenet_ingest::{
+    EmbeddedLog, EmbeddedLogConfig, EventLog, GroupId, KafkaConfig, KafkaLog, LakeWriterConfig,
+    LakeWriters, TopicName,
+};
 use tenet_lakehouse::Lake;
 use tenet_ops_api::auth::{AuthSettings, require_actor};
 use tenet_ops_api::rbac::{Action, require_permission};
@@ -29,7 +32,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::config::{DatabaseSettings, Settings};
+use crate::config::{DatabaseSettings, KafkaSettings, Settings};
 use crate::http::context::{self, ClientAddress};
 use crate::http::health::{self, Dependency, Health};
 use crate::http::metrics;
@@ -49,16 +52,30 @@ pub enum Mode {
 pub enum Target {
     /// The ops API under `/api/v1`.
     Api,
+    /// The gateway for outside producers, publishing to Kafka.
+    Ingest,
+    /// The outbox relay, publishing the ops database's outbox to Kafka.
+    Relay,
+    /// The lake writers: Kafka into Delta, partitions split by the consumer group.
+    Writer,
 }
 
 impl Target {
     /// Every target, for help texts and errors.
-    pub const ALL: [Target; 1] = [Target::Api];
+    pub const ALL: [Target; 4] = [Target::Api, Target::Ingest, Target::Relay, Target::Writer];
 
     fn as_str(self) -> &'static str {
         match self {
             Target::Api => "api",
+            Target::Ingest => "ingest",
+            Target::Relay => "relay",
+            Target::Writer => "writer",
         }
+    }
+
+    /// Whether the target publishes to or consumes from Kafka.
+    fn uses_kafka(self) -> bool {
+        matches!(self, Target::Ingest | Target::Relay | Target::Writer)
     }
 }
 
@@ -134,6 +151,47 @@ pub fn open_lake(data_dir: &Path) -> anyhow::Result<Lake> {
     Ok(Lake::in_dir(&data_dir.join("lake"))?)
 }
 
+/// The Kafka log described by `[kafka]`, with every event family's topic created when
+/// missing.
+///
+/// # Errors
+/// When `kafka.brokers` is empty, a property is refused, or the topics cannot be created
+/// (the broker is unreachable).
+pub async fn open_kafka_log(kafka: &KafkaSettings) -> anyhow::Result<Arc<KafkaLog>> {
+    if kafka.brokers.is_empty() {
+        anyhow::bail!(
+            "the ingest, relay and writer targets need kafka.brokers (TENET_KAFKA__BROKERS)"
+        );
+    }
+    let config = KafkaConfig {
+        brokers: kafka.brokers.clone(),
+        client_id: kafka.client_id.clone(),
+        properties: kafka.properties.to_librdkafka(),
+        request_timeout: kafka.request_timeout,
+        delivery_timeout: kafka.delivery_timeout,
+        metadata_max_age: kafka.metadata_max_age,
+        topic_partitions: kafka.topic_partitions,
+        replication_factor: kafka.replication_factor,
+    };
+    let log = KafkaLog::new(config).context("invalid [kafka] settings")?;
+    let topics: Vec<TopicName> = EventFamily::ALL
+        .into_iter()
+        .map(TopicName::of_family)
+        .collect();
+    log.ensure_topics(&topics)
+        .await
+        .with_context(|| format!("cannot create the event topics on {}", kafka.brokers))?;
+    Ok(Arc::new(log))
+}
+
+/// The Kafka side of `tenet serve`: the log and which targets use it.
+struct KafkaTargets {
+    log: Arc<KafkaLog>,
+    relay: bool,
+    /// The lake and the group of the writer target.
+    writer: Option<(Lake, GroupId)>,
+}
+
 /// One lake writer per event family, with the default flush policy.
 pub fn lake_writer_configs() -> Vec<LakeWriterConfig> {
     EventFamily::ALL
@@ -149,6 +207,7 @@ pub struct Application {
     database: Database,
     log: Option<Arc<EmbeddedLog>>,
     lake: Option<Lake>,
+    kafka: Option<KafkaTargets>,
     health: Health,
     settings: Settings,
 }
@@ -181,11 +240,48 @@ impl Application {
             ),
             Mode::Serve(_) => (None, None),
         };
-        let dependencies: Vec<Arc<dyn Dependency>> = vec![Arc::new(database.clone())];
+        let kafka = match &mode {
+            Mode::Serve(targets) if targets.iter().any(|target| target.uses_kafka()) => {
+                let log = open_kafka_log(&settings.kafka).await?;
+                let writer = if targets.contains(&Target::Writer) {
+                    let group = GroupId::parse(settings.kafka.group.clone())
+                        .context("invalid kafka.group")?;
+                    let topics: Vec<TopicName> = EventFamily::ALL
+                        .into_iter()
+                        .map(TopicName::of_family)
+                        .collect();
+                    log.join_group(&group, &topics)
+                        .context("cannot join the lake writers' consumer group")?;
+                    Some((open_lake(&settings.data.dir)?, group))
+                } else {
+                    None
+                };
+                Some(KafkaTargets {
+                    log,
+                    relay: targets.contains(&Target::Relay),
+                    writer,
+                })
+            }
+            Mode::Embedded | Mode::Serve(_) => None,
+        };
+        let mut dependencies: Vec<Arc<dyn Dependency>> = vec![Arc::new(database.clone())];
+        if let Some(kafka) = &kafka {
+            dependencies.push(kafka.log.clone());
+        }
         let health = Health::new(dependencies, settings.health.check_timeout);
 
-        let shared: Option<Arc<dyn EventLog>> = log.clone().map(|log| log as Arc<dyn EventLog>);
-        let router = router(&settings, &database, shared, health.clone());
+        let gateway_log: Option<Arc<dyn EventLog>> = match (&mode, &kafka) {
+            (Mode::Serve(targets), Some(kafka)) if targets.contains(&Target::Ingest) => {
+                Some(kafka.log.clone() as Arc<dyn EventLog>)
+            }
+            _ => None,
+        };
+        let shared: Option<Arc<dyn EventLog>> = log
+            .clone()
+            .map(|log| log as Arc<dyn EventLog>)
+            .or(gateway_log);
+        let reader = crate::reports::reader(open_lake(&settings.data.dir)?)?;
+        let router = router(&settings, &database, shared, reader, health.clone());
         let listener = TcpListener::bind(settings.http.addr)
             .await
             .with_context(|| format!("cannot listen on {}", settings.http.addr))?;
@@ -195,6 +291,7 @@ impl Application {
             database,
             log,
             lake,
+            kafka,
             health,
             settings,
         })
@@ -210,9 +307,16 @@ impl Application {
             .expect("a bound listener has an address")
     }
 
-    /// The event log of the embedded mode.
+    /// The event log: the embedded one, or Kafka when a target of `tenet serve` uses it.
     pub fn event_log(&self) -> Option<Arc<dyn EventLog>> {
-        self.log.clone().map(|log| log as Arc<dyn EventLog>)
+        self.log
+            .clone()
+            .map(|log| log as Arc<dyn EventLog>)
+            .or_else(|| {
+                self.kafka
+                    .as_ref()
+                    .map(|kafka| kafka.log.clone() as Arc<dyn EventLog>)
+            })
     }
 
     /// The ops database this application uses.
@@ -241,6 +345,7 @@ impl Application {
             database,
             log,
             lake,
+            kafka,
             health,
             settings,
         } = self;
@@ -248,13 +353,30 @@ impl Application {
         tracing::info!(addr = %addr, "serving HTTP");
         let watcher = tokio::spawn(health.watch(settings.health.interval));
         let upkeep = tokio::spawn(metrics::upkeep(metrics::handle()));
-        let relay = log.clone().map(|log| {
-            let log: Arc<dyn EventLog> = log;
-            tokio::spawn(relay::run(database.clone(), log, RelaySettings::default()))
-        });
-        let writers = log
+        let relay_log: Option<Arc<dyn EventLog>> = match (&log, &kafka) {
+            (Some(log), _) => Some(log.clone() as Arc<dyn EventLog>),
+            (None, Some(kafka)) if kafka.relay => Some(kafka.log.clone() as Arc<dyn EventLog>),
+            _ => None,
+        };
+        let relay = relay_log
+            .map(|log| tokio::spawn(relay::run(database.clone(), log, RelaySettings::default())));
+        let mut writers = log
             .zip(lake)
             .map(|(log, lake)| LakeWriters::spawn(log, lake, lake_writer_configs()));
+        let mut kafka_group = None;
+        if let Some(kafka) = &kafka
+            && let Some((lake, group)) = &kafka.writer
+        {
+            let configs = lake_writer_configs()
+                .into_iter()
+                .map(|config| LakeWriterConfig {
+                    group: group.clone(),
+                    ..config
+                })
+                .collect();
+            writers = Some(LakeWriters::spawn(kafka.log.clone(), lake.clone(), configs));
+            kafka_group = Some((kafka.log.clone(), group.clone()));
+        }
 
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let server = axum::serve(
@@ -290,6 +412,9 @@ impl Application {
         if let Some(writers) = writers {
             writers.shutdown().await;
         }
+        if let Some((log, group)) = kafka_group {
+            log.leave_group(&group).await;
+        }
         database.close().await;
         tracing::info!("stopped");
         outcome
@@ -300,6 +425,7 @@ fn router(
     settings: &Settings,
     database: &Database,
     log: Option<Arc<dyn EventLog>>,
+    reader: Arc<tenet_lakehouse::LakeReader>,
     health: Health,
 ) -> Router {
     let auth = AuthSettings {
@@ -332,6 +458,29 @@ fn router(
             ));
         api = api.merge(gateway);
     }
+    let scoped = |action| {
+        axum::middleware::from_fn_with_state(
+            crate::reports::ScopeState {
+                database: database.clone(),
+                action,
+            },
+            crate::reports::require_scope,
+        )
+    };
+    let reports = tenet_lakehouse::routes::reports_router(reader.clone())
+        .route_layer(scoped(Action::ReportRead))
+        .route_layer(axum::middleware::from_fn_with_state(
+            database.clone(),
+            require_actor,
+        ));
+    let sql =
+        tenet_lakehouse::routes::sql_router(reader, tenet_lakehouse::sql::SqlLimits::default())
+            .route_layer(scoped(Action::ReportQuery))
+            .route_layer(axum::middleware::from_fn_with_state(
+                database.clone(),
+                require_actor,
+            ));
+    api = api.merge(reports).merge(sql);
     let probes = Router::new()
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))

@@ -5,6 +5,7 @@
 //! then command-line flags such as `--http`. Unknown keys are refused with the key and where
 //! it came from. Every key is documented in `docs/configuration.md`.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -35,6 +36,8 @@ pub struct Settings {
     pub health: HealthSettings,
     /// Sign-in and sessions.
     pub auth: AuthSettings,
+    /// The Kafka broker of the distributed mode.
+    pub kafka: KafkaSettings,
 }
 
 /// `[http]`: the listener every HTTP target serves on.
@@ -187,6 +190,127 @@ impl Default for AuthSettings {
             max_failed_logins: 5,
             lockout: Duration::from_secs(15 * 60),
         }
+    }
+}
+
+/// `[kafka]`: the broker that `tenet serve` targets `ingest`, `relay` and `writer` use.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaSettings {
+    /// `bootstrap.servers`: comma-separated `host:port`. Required by the Kafka targets.
+    pub brokers: String,
+    /// Prefix of each client's `client.id` (shows in broker logs and quotas).
+    pub client_id: String,
+    /// The consumer group the lake writers share.
+    pub group: String,
+    /// Metadata, watermark, offset and admin requests fail after this long.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// How long an append waits for the broker's acknowledgement before failing.
+    #[serde(with = "humantime_serde")]
+    pub delivery_timeout: Duration,
+    /// How long a topic's partition count is cached.
+    #[serde(with = "humantime_serde")]
+    pub metadata_max_age: Duration,
+    /// Partitions of each event topic created at start when missing.
+    pub topic_partitions: u32,
+    /// Replication factor of the topics created at start.
+    pub replication_factor: u16,
+    /// Extra librdkafka properties for every client (security, tuning).
+    pub properties: KafkaProperties,
+}
+
+impl Default for KafkaSettings {
+    fn default() -> Self {
+        Self {
+            brokers: String::new(),
+            client_id: "tenet".to_owned(),
+            group: "tenet-lake-writer".to_owned(),
+            request_timeout: Duration::from_secs(10),
+            delivery_timeout: Duration::from_secs(20),
+            metadata_max_age: Duration::from_secs(10),
+            topic_partitions: 6,
+            replication_factor: 1,
+            properties: KafkaProperties::default(),
+        }
+    }
+}
+
+/// Extra librdkafka properties. `_` in a key stands for `.`, so that environment variables
+/// can name them (`TENET_KAFKA__PROPERTIES__SECURITY_PROTOCOL`); values of keys that hold
+/// credentials are redacted when shown.
+#[derive(Clone, Default, Deserialize)]
+#[serde(transparent)]
+pub struct KafkaProperties(BTreeMap<String, PropertyValue>);
+
+/// A property value: librdkafka takes strings, the TOML file and the environment may give
+/// numbers and booleans.
+#[derive(Clone, Deserialize)]
+#[serde(untagged)]
+pub enum PropertyValue {
+    /// A string.
+    Text(String),
+    /// An integer.
+    Integer(i64),
+    /// A fraction.
+    Float(f64),
+    /// A boolean.
+    Flag(bool),
+}
+
+impl fmt::Display for PropertyValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PropertyValue::Text(text) => f.write_str(text),
+            PropertyValue::Integer(value) => value.fmt(f),
+            PropertyValue::Float(value) => value.fmt(f),
+            PropertyValue::Flag(value) => value.fmt(f),
+        }
+    }
+}
+
+impl KafkaProperties {
+    /// The properties as librdkafka names them (`.` for `_`), with their values.
+    pub fn to_librdkafka(&self) -> BTreeMap<String, String> {
+        self.0
+            .iter()
+            .map(|(key, value)| (key.replace('_', "."), value.to_string()))
+            .collect()
+    }
+
+    fn is_secret(key: &str) -> bool {
+        let key = key.replace('_', ".");
+        key.contains("password")
+            || key.contains("secret")
+            || key.ends_with(".pem")
+            || key.starts_with("sasl.jaas")
+            || key == "sasl.oauthbearer.config"
+    }
+
+    fn shown(&self) -> BTreeMap<String, String> {
+        self.to_librdkafka()
+            .into_iter()
+            .map(|(key, value)| {
+                let value = if Self::is_secret(&key) {
+                    "[redacted]".to_owned()
+                } else {
+                    value
+                };
+                (key, value)
+            })
+            .collect()
+    }
+}
+
+impl fmt::Debug for KafkaProperties {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.shown().fmt(f)
+    }
+}
+
+impl Serialize for KafkaProperties {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.shown().serialize(serializer)
     }
 }
 
@@ -355,11 +479,34 @@ mod tests {
             "data.dir = \"./tenet-data\"",
             "log.format = \"json\"",
             "health.check_timeout = \"2s\"",
+            "kafka.group = \"tenet-lake-writer\"",
+            "kafka.delivery_timeout = \"20s\"",
         ] {
             assert!(
                 shown.lines().any(|line| line == key),
                 "missing {key} in\n{shown}"
             );
         }
+    }
+
+    #[test]
+    fn kafka_properties_use_librdkafka_names_and_hide_credentials() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(
+            file.path(),
+            "[kafka.properties]\nsecurity_protocol = \"SASL_SSL\"\n\"sasl.password\" = \"hunter2\"\n\"linger.ms\" = 10\n",
+        )
+        .unwrap();
+
+        let settings = Settings::load(Some(file.path()), &Overrides::default()).unwrap();
+
+        let properties = settings.kafka.properties.to_librdkafka();
+        assert_eq!(properties["security.protocol"], "SASL_SSL");
+        assert_eq!(properties["sasl.password"], "hunter2");
+        assert_eq!(properties["linger.ms"], "10");
+        let shown = settings.show();
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("[redacted]"), "{shown}");
+        assert!(!format!("{settings:?}").contains("hunter2"));
     }
 }

@@ -6,10 +6,12 @@
 
 pub mod admin;
 pub mod app;
+pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod http;
 pub mod import;
 pub mod openapi;
 pub mod relay;
+pub mod reports;
 pub mod telemetry;

@@ -44,9 +44,9 @@ enum Command {
         #[arg(long)]
         demo: bool,
     },
-    /// Run the named targets against shared infrastructure (PostgreSQL, ...).
+    /// Run the named targets against shared infrastructure (PostgreSQL, Kafka, ...).
     Serve {
-        /// Comma-separated targets to run: api.
+        /// Comma-separated targets to run: api, ingest, relay, writer.
         #[arg(long, value_delimiter = ',', required = true)]
         targets: Vec<Target>,
         /// Address to serve HTTP on (overrides http.addr).
@@ -70,14 +70,68 @@ enum Command {
         #[command(subcommand)]
         command: ImportCommand,
     },
+    /// Export one report of a tenant from the lake, as the API serves it (`GET /api/v1/reports`
+    /// lists the reports and their parameters).
+    Export {
+        /// The report, e.g. call_intervals.
+        report: String,
+        /// The tenant whose rows are exported.
+        #[arg(long)]
+        tenant: TenantId,
+        /// First local time included: 2026-02-01 or 2026-02-01T08:30.
+        #[arg(long)]
+        from: String,
+        /// First local time excluded.
+        #[arg(long)]
+        to: String,
+        /// Time zone of from, to and the rows: an IANA name or an offset like +02:00.
+        #[arg(long, default_value = "UTC")]
+        tz: String,
+        /// Any other report parameter, as name=value (repeatable), e.g. granularity=15min.
+        #[arg(long = "param", short = 'p', value_parser = parse_param)]
+        params: Vec<(String, String)>,
+        /// json, csv, xlsx or parquet.
+        #[arg(long, default_value = "csv")]
+        format: tenet_lakehouse::export::Format,
+        /// The file to write; standard output when absent.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Benchmarks that print their figures, side by side with a named peer.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
     /// Erlang B, C or A for one interval: evaluate an agent count or staff for targets.
     Erlang(ErlangArgs),
     /// Forecast contact volume per interval from a history CSV, or backtest the models.
-    Forecast(ForecastArgs),
+    Forecast(Box<ForecastArgs>),
     /// Shift scheduling.
     Schedule {
         #[command(subcommand)]
         command: ScheduleCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Report latency on a generated month of calls, against DuckDB on the same files.
+    Reports {
+        /// Call events to generate.
+        #[arg(long, default_value_t = 100_000_000)]
+        events: u64,
+        /// Tenants to spread them over.
+        #[arg(long, default_value_t = 1_000)]
+        tenants: u32,
+        /// Timed runs of each query, after a warm-up run.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Time the lake already in the data directory instead of generating one.
+        #[arg(long)]
+        reuse: bool,
+        /// The Python interpreter that has the duckdb package.
+        #[arg(long, default_value = "python3")]
+        python: String,
     },
 }
 
@@ -97,6 +151,13 @@ enum ImportCommand {
         #[arg(long)]
         wait: bool,
     },
+}
+
+fn parse_param(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .filter(|(name, _)| !name.is_empty())
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .ok_or_else(|| format!("`{text}` is not name=value"))
 }
 
 fn parse_offset(text: &str) -> Result<FixedOffset, String> {
@@ -238,6 +299,55 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "imported {} calls as {} events ({} skipped as not real calls); {landed}",
                 summary.calls, summary.events, summary.skipped
             ))
+        }
+        Command::Export {
+            report,
+            tenant,
+            from,
+            to,
+            tz,
+            mut params,
+            format,
+            out,
+        } => {
+            telemetry::init(&settings.log, Output::Stderr)?;
+            params.extend([("from".into(), from), ("to".into(), to), ("tz".into(), tz)]);
+            let to_file = out.is_some();
+            let request = tenet::reports::ExportRequest {
+                report,
+                tenant,
+                params,
+                format,
+                out,
+            };
+            let written =
+                tenet::reports::export(app::open_lake(&settings.data.dir)?, request).await?;
+            if to_file {
+                eprintln!("wrote {written} bytes");
+            }
+            Ok(())
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Reports {
+                    events,
+                    tenants,
+                    runs,
+                    reuse,
+                    python,
+                },
+        } => {
+            telemetry::init(&settings.log, Output::Stderr)?;
+            let figures = tenet::bench::reports(tenet::bench::ReportBench {
+                events,
+                tenants,
+                dir: settings.data.dir.clone(),
+                runs,
+                reuse,
+                python,
+            })
+            .await?;
+            print(&serde_json::to_string_pretty(&figures)?)
         }
         Command::Erlang(args) => print(&run_erlang(&args)?.to_string()),
         Command::Forecast(args) => print(&run_forecast(&args)?.to_string()),

@@ -37,7 +37,11 @@ pub fn document(gateway: bool) -> OpenApi {
         ("/api/v1/wfm/erlang", erlang_item()),
     ];
     items.extend(wfm_items());
-    let mut schemas: Vec<(&str, Value)> = vec![("ErlangReport", erlang_report_schema())];
+    items.extend(report_items());
+    let mut schemas: Vec<(&str, Value)> = vec![
+        ("ErlangReport", erlang_report_schema()),
+        ("ReportRows", report_rows_schema()),
+    ];
     if gateway {
         items.extend(gateway_items());
         schemas.extend(gateway_schemas());
@@ -59,6 +63,10 @@ pub fn document(gateway: bool) -> OpenApi {
     let tags = document.tags.get_or_insert_with(Vec::new);
     for (name, description) in [
         ("wfm", "Workforce management: Erlang staffing."),
+        (
+            "reports",
+            "Contact-center KPIs from the lake, drill-downs, exports and ad-hoc SQL.",
+        ),
         (
             "events",
             "Events from outside producers (PBX, access control, scripts).",
@@ -259,6 +267,131 @@ fn wfm_items() -> Vec<(&'static str, Value)> {
         (path, item)
     })
     .collect()
+}
+
+/// The responses of a route that streams rows in the format asked for.
+fn rows_responses(errors: Value) -> Value {
+    let mut responses = json!({
+        "200": {
+            "description": "The rows, streamed as they are computed. JSON: `columns` (name and type of each) and `rows` (one object per row); aggregated reports add a `drill_down` link to every row.",
+            "content": {
+                "application/json": { "schema": { "$ref": "#/components/schemas/ReportRows" } },
+                "text/csv; charset=utf-8": { "schema": { "type": "string" } },
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": { "schema": { "type": "string", "contentEncoding": "binary" } },
+                "application/vnd.apache.parquet": { "schema": { "type": "string", "contentEncoding": "binary" } }
+            }
+        },
+        "503": error("The lake could not be read; retry shortly.")
+    });
+    if let (Some(responses), Value::Object(errors)) = (responses.as_object_mut(), errors) {
+        responses.extend(errors);
+    }
+    responses
+}
+
+fn report_items() -> Vec<(&'static str, Value)> {
+    let query = |name: &str, description: &str, required: bool, schema: Value| json!({ "name": name, "in": "query", "required": required, "description": description, "schema": schema });
+    let format = query(
+        "format",
+        "The format of the rows.",
+        false,
+        json!({ "type": "string", "enum": ["json", "csv", "xlsx", "parquet"], "default": "json" }),
+    );
+    vec![
+        (
+            "/api/v1/reports",
+            json!({
+                "get": {
+                    "tags": ["reports"],
+                    "summary": "List the reports",
+                    "description": "Every named report with what it answers, its parameters and the definition of each output column. Needs the report read permission.",
+                    "operationId": "reports_catalog",
+                    "responses": {
+                        "200": {
+                            "description": "The catalog.",
+                            "content": { "application/json": { "schema": {
+                                "type": "object",
+                                "required": ["reports", "formats"],
+                                "properties": {
+                                    "reports": { "type": "array", "items": { "type": "object", "required": ["name", "title", "description", "grain", "parameters", "columns"] } },
+                                    "formats": { "type": "array", "items": { "type": "string" } }
+                                }
+                            } } }
+                        }
+                    },
+                    "security": secured(false)
+                }
+            }),
+        ),
+        (
+            "/api/v1/reports/{name}",
+            json!({
+                "get": {
+                    "tags": ["reports"],
+                    "summary": "Run a report",
+                    "description": "The rows of one report of the caller's tenant (a customer's own projects only) over a local period. Every report takes `from`, `to` and `tz`; the catalog lists the rest (granularity, breakdowns, filters, service-level options). Needs the report read permission.",
+                    "operationId": "reports_run",
+                    "parameters": [
+                        { "name": "name", "in": "path", "required": true, "description": "The report, as the catalog names it.", "schema": { "type": "string" } },
+                        query("from", "First local time included: 2026-02-01 or 2026-02-01T08:30.", true, json!({ "type": "string" })),
+                        query("to", "First local time excluded, in the same formats.", true, json!({ "type": "string" })),
+                        query("tz", "Time zone of from, to and the rows: an IANA name or an offset like +02:00.", false, json!({ "type": "string", "default": "UTC" })),
+                        query("granularity", "Interval length of interval reports: 15min, 30min, 60min, day, week or month.", false, json!({ "type": "string" })),
+                        format
+                    ],
+                    "responses": rows_responses(json!({
+                        "400": error("A parameter is missing, malformed or not one of the report's (`details.field` names it)."),
+                        "404": error("No report has this name."),
+                        "422": error("The rows exceed what the format holds, or what a query may use.")
+                    })),
+                    "security": secured(false)
+                }
+            }),
+        ),
+        (
+            "/api/v1/reports/sql",
+            json!({
+                "post": {
+                    "tags": ["reports"],
+                    "summary": "Run read-only SQL",
+                    "description": "One read-only SELECT over the caller's tenant's tables (calls, tickets, agent_state, attendance, surveys, qa), limited in time, memory and rows. Needs the report query permission (admins and analysts).",
+                    "operationId": "reports_sql",
+                    "requestBody": {
+                        "required": true,
+                        "content": { "application/json": { "schema": {
+                            "type": "object",
+                            "required": ["sql"],
+                            "additionalProperties": false,
+                            "properties": {
+                                "sql": { "type": "string", "description": "One SELECT statement." },
+                                "format": { "type": "string", "enum": ["json", "csv", "xlsx", "parquet"], "default": "json" }
+                            }
+                        } } }
+                    },
+                    "responses": rows_responses(json!({
+                        "415": error("The body is not declared as JSON."),
+                        "422": error("The body is not the expected object, or the SQL is not one read-only query, refers to something unknown or exceeds a limit (`details.field` is `sql`).")
+                    })),
+                    "security": secured(true)
+                }
+            }),
+        ),
+    ]
+}
+
+fn report_rows_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["columns", "rows"],
+        "properties": {
+            "columns": { "type": "array", "items": {
+                "type": "object",
+                "required": ["name", "type"],
+                "properties": { "name": { "type": "string" }, "type": { "type": "string" } }
+            } },
+            "rows": { "type": "array", "items": { "type": "object" } }
+        }
+    })
 }
 
 fn erlang_report_schema() -> Value {

@@ -129,11 +129,11 @@ catalog! {
     }
     Tickets(TicketEvent) {
         Created(TicketCreated) = "ticket.created" @ 1,
-        StatusChanged(TicketStatusChanged) = "ticket.status_changed" @ 1,
-        Assigned(TicketAssigned) = "ticket.assigned" @ 1,
-        Commented(TicketCommented) = "ticket.commented" @ 1,
-        Closed(TicketClosed) = "ticket.closed" @ 1,
-        Reopened(TicketReopened) = "ticket.reopened" @ 1,
+        StatusChanged(TicketStatusChanged) = "ticket.status_changed" @ 2,
+        Assigned(TicketAssigned) = "ticket.assigned" @ 2,
+        Commented(TicketCommented) = "ticket.commented" @ 2,
+        Closed(TicketClosed) = "ticket.closed" @ 2,
+        Reopened(TicketReopened) = "ticket.reopened" @ 2,
     }
     AgentState(AgentStateEvent) {
         LoggedIn(AgentLoggedIn) = "agent.logged_in" @ 1,

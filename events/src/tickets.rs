@@ -134,6 +134,10 @@ pub struct TicketStatusChanged {
     pub from: TicketStatus,
     /// The status after.
     pub to: TicketStatus,
+    /// The ticket's project, so every event of a ticket is visible to those who may see the
+    /// project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<ProjectId>,
 }
 
 /// A ticket was assigned to someone.
@@ -150,6 +154,10 @@ pub struct TicketAssigned {
     /// The queue (group) it is assigned within.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_id: Option<QueueId>,
+    /// The ticket's project, so every event of a ticket is visible to those who may see the
+    /// project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<ProjectId>,
 }
 
 /// Who wrote a comment.
@@ -203,6 +211,10 @@ pub struct TicketCommented {
     pub public: bool,
     /// The comment's length in characters (its text stays in the ops database).
     pub body_chars: u32,
+    /// The ticket's project, so every event of a ticket is visible to those who may see the
+    /// project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<ProjectId>,
 }
 
 /// A ticket was closed.
@@ -214,6 +226,10 @@ pub struct TicketClosed {
     /// The resolution code, when one was chosen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolution: Option<ReasonCode>,
+    /// The ticket's project, so every event of a ticket is visible to those who may see the
+    /// project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<ProjectId>,
 }
 
 /// A closed ticket was reopened.
@@ -225,6 +241,10 @@ pub struct TicketReopened {
     /// Why, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<ReasonCode>,
+    /// The ticket's project, so every event of a ticket is visible to those who may see the
+    /// project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<ProjectId>,
 }
 
 /// Every ticket event.
@@ -298,12 +318,14 @@ impl TicketEvent {
             },
             TicketEvent::StatusChanged(e) => TicketColumns {
                 ticket_id: e.ticket_id.to_string(),
+                project_id: e.project_id.as_ref().map(ToString::to_string),
                 status_from: Some(e.from.as_str().to_owned()),
                 status_to: Some(e.to.as_str().to_owned()),
                 ..TicketColumns::default()
             },
             TicketEvent::Assigned(e) => TicketColumns {
                 ticket_id: e.ticket_id.to_string(),
+                project_id: e.project_id.as_ref().map(ToString::to_string),
                 assignee_id: Some(e.assignee_id.to_string()),
                 previous_assignee_id: e.previous_assignee_id.as_ref().map(ToString::to_string),
                 queue_id: e.queue_id.as_ref().map(ToString::to_string),
@@ -311,6 +333,7 @@ impl TicketEvent {
             },
             TicketEvent::Commented(e) => TicketColumns {
                 ticket_id: e.ticket_id.to_string(),
+                project_id: e.project_id.as_ref().map(ToString::to_string),
                 comment_id: Some(e.comment_id.to_string()),
                 author_kind: Some(e.author.kind().to_owned()),
                 author_id: e.author.id().map(str::to_owned),
@@ -320,11 +343,13 @@ impl TicketEvent {
             },
             TicketEvent::Closed(e) => TicketColumns {
                 ticket_id: e.ticket_id.to_string(),
+                project_id: e.project_id.as_ref().map(ToString::to_string),
                 reason: e.resolution.as_ref().map(ToString::to_string),
                 ..TicketColumns::default()
             },
             TicketEvent::Reopened(e) => TicketColumns {
                 ticket_id: e.ticket_id.to_string(),
+                project_id: e.project_id.as_ref().map(ToString::to_string),
                 reason: e.reason.as_ref().map(ToString::to_string),
                 ..TicketColumns::default()
             },

@@ -349,6 +349,18 @@ fn future_schema_version_is_refused_not_guessed() {
 }
 
 #[test]
+fn an_older_schema_version_of_a_type_still_decodes() {
+    // Version 1 of ticket.closed had no project_id; version 2 added it as optional.
+    let mut event = example("ticket.closed");
+    event["schema_version"] = json!(1);
+    event["data"].as_object_mut().unwrap().remove("project_id");
+    let decoded = decode(&event).unwrap();
+    assert_eq!(decoded.event_type().schema_version(), 2);
+    event["schema_version"] = json!(0);
+    assert_eq!(decode(&event).unwrap_err().field(), Some("schema_version"));
+}
+
+#[test]
 fn malformed_json_reports_its_position() {
     let err = Envelope::from_json(b"{\"event_id\": \n  oops}").unwrap_err();
     assert!(

@@ -100,10 +100,12 @@ fn call(
     let date = NaiveDate::parse_from_str(field(5), "%y%m%d")
         .map_err(|_| format!("date `{}` is not YYMMDD", field(5)))?;
     let entry = clock(field(6), "vru_entry")?;
-    // A time earlier than the call's entry into the VRU is on the next day.
+    // A time more than half a day earlier than the call's entry into the VRU is on the next
+    // day (the call crossed midnight). A time a little earlier is the source's clock skew:
+    // the file has calls that leave the VRU a minute before they entered it.
     let at = |text: &str, name: &str| -> Result<OccurredAt, String> {
         let time = clock(text, name)?;
-        let day = if time < entry {
+        let day = if entry - time > Duration::hours(12) {
             date + Duration::days(1)
         } else {
             date
@@ -282,6 +284,21 @@ mod tests {
         assert_eq!(
             events[2].occurred_at.as_datetime().to_rfc3339(),
             "1999-02-01T22:03:10+00:00"
+        );
+    }
+
+    #[test]
+    fn a_time_slightly_before_the_vru_entry_is_clock_skew_on_the_same_day() {
+        // From the February 1999 file: vru_exit a minute before vru_entry.
+        let rows = import(
+            "AA0102\t30456\t25627027\t2\tPS\t990207\t9:48:14\t9:47:17\t-57\t9:47:17\t9:50:11\t174\tAGENT\t9:50:11\t9:51:28\t77\tKAZAV\n",
+        );
+        let Ok(Imported::Events(events)) = &rows[0] else {
+            panic!()
+        };
+        assert_eq!(
+            events[0].occurred_at.as_datetime().to_rfc3339(),
+            "1999-02-07T07:47:17+00:00"
         );
     }
 

@@ -7,8 +7,24 @@
 //! - [`tables`]: the Delta table definitions ([`LakeTable`]: one table per event family and
 //!   the dead-letter table, partitioned by event date) and [`Lake`], which opens them under a
 //!   root URL and creates them when missing.
+//! - [`scope`]: [`Scope`] (a tenant, optionally some of its projects) and [`ScopedTable`],
+//!   the table provider through which every query reads the lake.
+//! - [`session`]: [`LakeReader`], the long-lived reader with its snapshot cache and memory
+//!   pool, and the [`ScopedSession`]s it hands out.
+//! - [`reports`]: the catalog of named reports with their metric definitions and drill-downs.
+//! - [`export`]: JSON, CSV, XLSX and Parquet encoding of report rows, streamed.
+//! - [`sql`]: read-only, limited ad-hoc SQL in a tenant's session.
+//! - [`routes`]: the HTTP API of reports, exports and SQL.
 
+pub mod export;
+pub mod reports;
+pub mod routes;
+pub mod scope;
+pub mod session;
+pub mod sql;
 pub mod tables;
 
 pub use deltalake;
+pub use scope::{Scope, ScopedTable};
+pub use session::{LakeReader, ReadError, ReaderConfig, ScopedSession};
 pub use tables::{DEAD_LETTERS, Lake, LakeTable, TableError};

@@ -35,11 +35,15 @@ pub enum Action {
     WorkforcePlan,
     /// Read and change the tenant's security policy.
     SecurityPolicyManage,
+    /// Read statistics: the report catalog, reports, drill-downs and exports.
+    ReportRead,
+    /// Run ad-hoc read-only SQL over the lake.
+    ReportQuery,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 11] = [
+    pub const ALL: [Action; 13] = [
         Action::TicketRead,
         Action::TicketCreate,
         Action::TicketUpdate,
@@ -51,6 +55,8 @@ impl Action {
         Action::EventIngest,
         Action::WorkforcePlan,
         Action::SecurityPolicyManage,
+        Action::ReportRead,
+        Action::ReportQuery,
     ];
 }
 
@@ -84,7 +90,7 @@ pub fn scope(role: Role, action: Action) -> Scope {
         (Role::ProjectManager, _) => Projects,
 
         (Role::Operator, UserRead) => Tenant,
-        (Role::Operator, ProjectManage | UserManage | WorkforcePlan) => Denied,
+        (Role::Operator, ProjectManage | UserManage | WorkforcePlan | ReportQuery) => Denied,
         (Role::Operator, _) => Projects,
 
         (Role::Executor, TicketRead | TicketUpdate | TicketComment) => Assigned,
@@ -92,10 +98,14 @@ pub fn scope(role: Role, action: Action) -> Scope {
         (Role::Executor, UserRead) => Tenant,
         (Role::Executor, _) => Denied,
 
-        (Role::Customer, TicketRead | TicketCreate | TicketComment | ProjectRead) => Projects,
+        (Role::Customer, TicketRead | TicketCreate | TicketComment | ProjectRead | ReportRead) => {
+            Projects
+        }
         (Role::Customer, _) => Denied,
 
-        (Role::QaEvaluator | Role::QaLead, TicketRead | ProjectRead | UserRead) => Tenant,
+        (Role::QaEvaluator | Role::QaLead, TicketRead | ProjectRead | UserRead | ReportRead) => {
+            Tenant
+        }
         (Role::QaEvaluator | Role::QaLead, _) => Denied,
 
         (Role::Hr, UserRead) => Tenant,

@@ -420,6 +420,7 @@ pub async fn update(
     let now = Utc::now();
     let at = OccurredAt::from_datetime(now).unwrap_or_else(|_| OccurredAt::now());
     let tid = ticket_id(ticket.id);
+    let project = ProjectId::parse(ticket.project_id.to_string()).ok();
     if let Some(status) = change.status.filter(|status| *status != ticket.status) {
         if !transition_allowed(ticket.status, status) {
             return Err(TicketError::InvalidTransition {
@@ -442,6 +443,7 @@ pub async fn update(
                 TicketClosed {
                     ticket_id: tid.clone(),
                     resolution: None,
+                    project_id: project.clone(),
                 },
             )
         } else if reopened {
@@ -451,6 +453,7 @@ pub async fn update(
                 TicketReopened {
                     ticket_id: tid.clone(),
                     reason: None,
+                    project_id: project.clone(),
                 },
             )
         } else {
@@ -461,6 +464,7 @@ pub async fn update(
                     ticket_id: tid.clone(),
                     from: ticket.status,
                     to: status,
+                    project_id: project.clone(),
                 },
             )
         });
@@ -498,6 +502,7 @@ pub async fn update(
                     assignee_id,
                     previous_assignee_id: ticket.assignee_id.and_then(agent),
                     queue_id: None,
+                    project_id: project.clone(),
                 },
             ));
         }
@@ -637,6 +642,7 @@ pub async fn comment(
             author,
             public,
             body_chars: u32::try_from(comment.body.chars().count()).unwrap_or(u32::MAX),
+            project_id: ProjectId::parse(ticket.project_id.to_string()).ok(),
         },
     );
     let record = OutboxRecord::new(&envelope, trace);

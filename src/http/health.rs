@@ -35,6 +35,20 @@ impl Dependency for Database {
     }
 }
 
+impl Dependency for tenet_ingest::KafkaLog {
+    fn name(&self) -> &'static str {
+        "broker"
+    }
+
+    fn check(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            tenet_ingest::KafkaLog::check(self)
+                .await
+                .map_err(|error| error.to_string())
+        })
+    }
+}
+
 /// The dependencies of this process and how long each may take to answer.
 #[derive(Clone)]
 pub struct Health {

@@ -32,6 +32,7 @@ pub fn handle() -> PrometheusHandle {
             describe();
             tenet_ingest::gateway::describe_metrics();
             tenet_ingest::writer::describe_metrics();
+            tenet_ingest::kafka::log::describe_metrics();
             crate::relay::describe_metrics();
             handle
         })

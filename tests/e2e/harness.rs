@@ -6,6 +6,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use serde_json::Value;
 use sqlx::{Connection, Executor, PgConnection};
 use tenet::app::{Application, Mode, Target};
 use tenet::config::{Secret, Settings};
@@ -103,6 +104,32 @@ impl RunningApp {
         Self::start(settings, Mode::Serve(vec![Target::Api])).await
     }
 
+    /// Every target of the distributed mode in one process: API, gateway, relay, writer.
+    pub async fn serve_all(settings: Settings) -> Self {
+        let targets = vec![Target::Api, Target::Ingest, Target::Relay, Target::Writer];
+        Self::start(settings, Mode::Serve(targets)).await
+    }
+
+    /// A new tenant and a bearer token of its admin, named `name`.
+    pub async fn tenant_admin(&self, name: &str) -> (tenet_events::TenantId, String) {
+        let tenant = tenet::admin::create_tenant(&self.database, "Acme")
+            .await
+            .expect("tenant");
+        let token = tenet::admin::create_token(
+            &self.database,
+            tenant.id,
+            tenet_events::Role::Admin,
+            None,
+            name,
+        )
+        .await
+        .expect("token");
+        (
+            tenant.id,
+            secrecy::ExposeSecret::expose_secret(&token.secret).to_owned(),
+        )
+    }
+
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -112,6 +139,33 @@ impl RunningApp {
             .expect("server task")
             .expect("server ends cleanly");
     }
+}
+
+/// A `call.answered` event of `tenant` in the wire format, with a fresh event id.
+pub fn call_answered(tenant: tenet_events::TenantId, call: &str, wait_seconds: u32) -> Value {
+    serde_json::json!({
+        "event_id": uuid::Uuid::now_v7(),
+        "tenant_id": tenant,
+        "occurred_at": "2026-04-12T09:03:57.480Z",
+        "type": "call.answered",
+        "schema_version": 1,
+        "data": {"call_id": call, "queue_id": "support-en", "agent_id": "1001", "wait_seconds": wait_seconds}
+    })
+}
+
+/// Creates the project HOT ("Hotline") with `token` and returns its id.
+pub async fn create_hotline(client: &reqwest::Client, base: &str, token: &str) -> String {
+    let project: Value = client
+        .post(format!("{base}/api/v1/projects"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"key": "HOT", "name": "Hotline"}))
+        .send()
+        .await
+        .expect("project request")
+        .json()
+        .await
+        .expect("project body");
+    project["id"].as_str().expect("project id").to_owned()
 }
 
 /// The `tenet` binary under test.

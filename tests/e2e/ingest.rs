@@ -9,19 +9,11 @@ use serde_json::{Value, json};
 use tenet::admin;
 use tenet_events::{Envelope, Role, TenantId};
 use tenet_ingest::{EventLog, ReadLimits, TopicName, TopicPartition};
-use uuid::Uuid;
 
-use crate::harness::{RunningApp, settings};
+use crate::harness::{RunningApp, call_answered, create_hotline, settings};
 
 fn answered(tenant: TenantId, call: &str) -> Value {
-    json!({
-        "event_id": Uuid::now_v7(),
-        "tenant_id": tenant,
-        "occurred_at": "2026-04-12T09:03:57.480Z",
-        "type": "call.answered",
-        "schema_version": 1,
-        "data": {"call_id": call, "queue_id": "support-en", "agent_id": "1001", "wait_seconds": 27}
-    })
+    call_answered(tenant, call, 27)
 }
 
 async fn all_records(log: &dyn EventLog, topic: &str) -> Vec<(Envelope, Vec<(String, String)>)> {
@@ -181,21 +173,12 @@ async fn gateway_refuses_a_batch_with_any_bad_event_naming_each_and_stores_none(
 async fn relay_publishes_each_outbox_event_to_the_log_once_with_its_trace() {
     let (_data, app, _tenant, token) = setup().await;
     let client = reqwest::Client::new();
-    let project: Value = client
-        .post(format!("{}/api/v1/projects", app.base))
-        .bearer_auth(&token)
-        .json(&json!({"key": "HOT", "name": "Hotline"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let project = create_hotline(&client, &app.base, &token).await;
     let created = client
         .post(format!("{}/api/v1/tickets", app.base))
         .bearer_auth(&token)
         .header("x-request-id", "create-ticket-1")
-        .json(&json!({"project_id": project["id"], "subject": "No power", "channel": "voice"}))
+        .json(&json!({"project_id": project, "subject": "No power", "channel": "voice"}))
         .send()
         .await
         .unwrap();

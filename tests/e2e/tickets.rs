@@ -536,6 +536,8 @@ async fn every_role_and_action_of_the_permission_table_is_enforced_by_the_api() 
                         None,
                     ),
                     Action::SecurityPolicyManage => (Method::GET, "/security-policy".to_owned(), None),
+                    Action::ReportRead => (Method::GET, "/reports/calls?from=2026-02-01&to=2026-02-02".to_owned(), None),
+                    Action::ReportQuery => (Method::POST, "/reports/sql".to_owned(), Some(json!({"sql": "select count(*) from calls"}))),
                     Action::UserManage => (
                         Method::POST,
                         "/users".to_owned(),

@@ -1,0 +1,813 @@
+//! Golden-table tests of the report catalog over real Delta tables.
+//!
+//! Each test lands a handful of events in a lake in a temporary directory (through the
+//! deltalake writer, as the lake writer does), runs a report in a tenant's session and
+//! compares the whole result table with the expected one.
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::util::pretty::pretty_format_batches;
+use futures::TryStreamExt as _;
+use tenet_events::{EventFamily, TenantId};
+use tenet_lakehouse::deltalake::arrow::json::ReaderBuilder;
+use tenet_lakehouse::deltalake::writer::{DeltaWriter as _, RecordBatchWriter};
+use tenet_lakehouse::reports::{self, Params};
+use tenet_lakehouse::sql::{self, SqlError, SqlLimits};
+use tenet_lakehouse::{Lake, LakeReader, LakeTable, ReaderConfig, Scope};
+use uuid::Uuid;
+
+const TENANT_A: u128 = 0xa;
+const TENANT_B: u128 = 0xb;
+
+fn tenant(n: u128) -> TenantId {
+    TenantId::from_uuid(Uuid::from_u128(n))
+}
+
+/// A JSON row of a family's table; absent columns are null.
+struct Rows {
+    family: EventFamily,
+    lines: Vec<serde_json::Value>,
+}
+
+impl Rows {
+    fn new(family: EventFamily) -> Self {
+        Self {
+            family,
+            lines: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, tenant_n: u128, event_type: &str, at: &str, mut fields: serde_json::Value) {
+        let n = self.lines.len() as u128 + 1;
+        let object = fields.as_object_mut().expect("an object");
+        object.insert(
+            "event_id".into(),
+            Uuid::from_u128((tenant_n << 64) | (self.family as u128) << 48 | n)
+                .to_string()
+                .into(),
+        );
+        object.insert("tenant_id".into(), tenant(tenant_n).to_string().into());
+        object.insert("event_type".into(), event_type.into());
+        object.insert("schema_version".into(), 1.into());
+        object.insert("occurred_at".into(), at.into());
+        object.insert("event_date".into(), at[..10].into());
+        self.lines.push(fields);
+    }
+
+    async fn land(self, lake: &Lake) {
+        let schema = LakeTable::Events(self.family).arrow_schema();
+        let text: String = self.lines.iter().map(|line| format!("{line}\n")).collect();
+        let batches: Vec<RecordBatch> = ReaderBuilder::new(schema)
+            .build(std::io::Cursor::new(text))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let mut table = lake
+            .open_or_create(LakeTable::Events(self.family))
+            .await
+            .unwrap();
+        let mut writer = RecordBatchWriter::for_table(&table).unwrap();
+        for batch in batches {
+            writer.write(batch).await.unwrap();
+        }
+        writer.flush_and_commit(&mut table).await.unwrap();
+    }
+}
+
+fn call(
+    rows: &mut Rows,
+    tenant_n: u128,
+    id: &str,
+    queue: &str,
+    offered_at: &str,
+    ended_at: &str,
+    outcome: &str,
+    wait: i64,
+    talk: i64,
+    agent: Option<&str>,
+) {
+    if outcome != "ivr_hangup" {
+        rows.push(
+            tenant_n,
+            "call.offered",
+            offered_at,
+            serde_json::json!({"call_id": id, "queue_id": queue, "project_id": "p1"}),
+        );
+    }
+    let mut ended = serde_json::json!({
+        "call_id": id, "outcome": outcome, "wait_seconds": wait, "talk_seconds": talk,
+        "hold_seconds": 0, "after_call_work_seconds": if talk > 0 { 30 } else { 0 },
+    });
+    if outcome != "ivr_hangup" {
+        ended["queue_id"] = queue.into();
+        ended["project_id"] = "p1".into();
+    }
+    if let Some(agent) = agent {
+        ended["agent_id"] = agent.into();
+    }
+    rows.push(tenant_n, "call.ended", ended_at, ended);
+}
+
+/// Tenant A: five calls in two half-hours of 1 Feb 2026, plus tenant B's noise.
+async fn call_lake() -> (tempfile::TempDir, LakeReader) {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::in_dir(&dir.path().join("lake")).unwrap();
+    let mut rows = Rows::new(EventFamily::Calls);
+    let a = TENANT_A;
+    call(
+        &mut rows,
+        a,
+        "c1",
+        "billing",
+        "2026-02-01T08:01:00Z",
+        "2026-02-01T08:05:00Z",
+        "answered",
+        10,
+        200,
+        Some("ann"),
+    );
+    call(
+        &mut rows,
+        a,
+        "c2",
+        "billing",
+        "2026-02-01T08:10:00Z",
+        "2026-02-01T08:14:00Z",
+        "answered",
+        40,
+        100,
+        Some("bob"),
+    );
+    call(
+        &mut rows,
+        a,
+        "c3",
+        "billing",
+        "2026-02-01T08:20:00Z",
+        "2026-02-01T08:20:03Z",
+        "abandoned",
+        3,
+        0,
+        None,
+    );
+    call(
+        &mut rows,
+        a,
+        "c4",
+        "sales",
+        "2026-02-01T08:40:00Z",
+        "2026-02-01T08:41:00Z",
+        "abandoned",
+        60,
+        0,
+        None,
+    );
+    call(
+        &mut rows,
+        a,
+        "c5",
+        "sales",
+        "2026-02-01T08:50:00Z",
+        "2026-02-01T08:50:00Z",
+        "ivr_hangup",
+        0,
+        0,
+        None,
+    );
+    // A call that arrives before midnight and ends after it counts on its arrival day.
+    call(
+        &mut rows,
+        a,
+        "c6",
+        "sales",
+        "2026-02-01T23:59:00Z",
+        "2026-02-02T00:09:00Z",
+        "answered",
+        20,
+        500,
+        Some("ann"),
+    );
+    // The same call landing twice (a replay) changes nothing.
+    call(
+        &mut rows,
+        a,
+        "c1",
+        "billing",
+        "2026-02-01T08:01:00Z",
+        "2026-02-01T08:05:00Z",
+        "answered",
+        10,
+        200,
+        Some("ann"),
+    );
+    for n in 0..20 {
+        let id = format!("b{n}");
+        call(
+            &mut rows,
+            TENANT_B,
+            &id,
+            "billing",
+            "2026-02-01T08:02:00Z",
+            "2026-02-01T08:03:00Z",
+            "answered",
+            1,
+            60,
+            Some("eve"),
+        );
+    }
+    rows.land(&lake).await;
+    let reader = LakeReader::new(lake, ReaderConfig::default()).unwrap();
+    (dir, reader)
+}
+
+async fn report(reader: &LakeReader, scope: &Scope, name: &str, params: &[(&str, &str)]) -> String {
+    let planned = reports::find(name)
+        .unwrap()
+        .plan(Params::from_pairs(params.iter().copied()))
+        .unwrap();
+    let session = reader.session(scope).await.unwrap();
+    let rows = reports::run(&session, planned).await.unwrap();
+    let batches: Vec<RecordBatch> = rows.stream.try_collect().await.unwrap();
+    pretty_format_batches(&batches).unwrap().to_string()
+}
+
+/// A pretty-printed result read back as header and cells.
+struct Table {
+    text: String,
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    fn parse(text: String) -> Self {
+        let mut cells = text
+            .lines()
+            .filter(|line| line.starts_with('|'))
+            .map(|line| {
+                let inner = &line[1..line.len() - 1];
+                inner
+                    .split('|')
+                    .map(|cell| cell.trim().to_owned())
+                    .collect::<Vec<_>>()
+            });
+        let header = cells.next().unwrap_or_default();
+        let rows = cells.collect();
+        Self { text, header, rows }
+    }
+
+    fn get(&self, row: usize, column: &str) -> &str {
+        let index = self
+            .header
+            .iter()
+            .position(|name| name == column)
+            .unwrap_or_else(|| panic!("no column {column} in\n{}", self.text));
+        &self.rows[row][index]
+    }
+
+    /// The named columns of every row, joined by `|`.
+    fn project(&self, columns: &[&str]) -> Vec<String> {
+        (0..self.rows.len())
+            .map(|row| {
+                columns
+                    .iter()
+                    .map(|column| self.get(row, column))
+                    .collect::<Vec<_>>()
+                    .join("|")
+            })
+            .collect()
+    }
+}
+
+async fn table(reader: &LakeReader, scope: &Scope, name: &str, params: &[(&str, &str)]) -> Table {
+    Table::parse(report(reader, scope, name, params).await)
+}
+
+#[tokio::test]
+async fn call_intervals_count_each_call_once_in_its_arrival_interval() {
+    let (_dir, reader) = call_lake().await;
+    let result = table(
+        &reader,
+        &Scope::tenant(tenant(TENANT_A)),
+        "call_intervals",
+        &[
+            ("from", "2026-02-01"),
+            ("to", "2026-02-02"),
+            ("granularity", "30min"),
+        ],
+    )
+    .await;
+    let columns = [
+        "interval_start",
+        "interval_end",
+        "offered",
+        "answered",
+        "abandoned",
+        "short_abandoned",
+        "flowed_out",
+        "ivr_hangups",
+        "answered_within_threshold",
+        "service_level",
+        "abandon_rate",
+        "asa_sec",
+        "aht_sec",
+        "avg_talk_sec",
+        "avg_hold_sec",
+        "avg_acw_sec",
+        "longest_wait_sec",
+        "transfer_rate",
+    ];
+    assert_eq!(
+        result.project(&columns),
+        [
+            "2026-02-01T08:00:00|2026-02-01T08:30:00|3|2|1|1|0|0|1|0.3333333333333333|0.3333333333333333|25.0|180.0|150.0|0.0|30.0|40|0.0",
+            "2026-02-01T08:30:00|2026-02-01T09:00:00|1|0|1|0|0|1|0|0.0|1.0||||||60|",
+            "2026-02-01T23:30:00|2026-02-02T00:00:00|1|1|0|0|0|0|1|1.0|0.0|20.0|530.0|500.0|0.0|30.0|20|0.0",
+        ],
+        "\n{}",
+        result.text
+    );
+}
+
+#[tokio::test]
+async fn every_interval_links_to_exactly_its_calls() {
+    let (_dir, reader) = call_lake().await;
+    let scope = Scope::tenant(tenant(TENANT_A));
+    let table = report(
+        &reader,
+        &scope,
+        "call_intervals",
+        &[
+            ("from", "2026-02-01"),
+            ("to", "2026-02-02"),
+            ("by", "queue"),
+        ],
+    )
+    .await;
+    let links: Vec<String> = table
+        .lines()
+        .filter_map(|line| {
+            line.split('|')
+                .map(str::trim)
+                .find(|c| c.starts_with("/api/v1"))
+        })
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        links,
+        [
+            "/api/v1/reports/calls?from=2026-02-01T08%3A00%3A00&to=2026-02-01T08%3A30%3A00&tz=UTC&queue=billing",
+            "/api/v1/reports/calls?from=2026-02-01T08%3A30%3A00&to=2026-02-01T09%3A00%3A00&tz=UTC&queue=sales",
+            "/api/v1/reports/calls?from=2026-02-01T08%3A30%3A00&to=2026-02-01T09%3A00%3A00&tz=UTC&queue=%28none%29",
+            "/api/v1/reports/calls?from=2026-02-01T23%3A30%3A00&to=2026-02-02T00%3A00%3A00&tz=UTC&queue=sales",
+        ]
+    );
+    // Following the first link lists the three billing calls of 08:00–08:30.
+    let query = links[0].split_once('?').unwrap().1;
+    let params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let planned = reports::find("calls")
+        .unwrap()
+        .plan(Params::from_pairs(params))
+        .unwrap();
+    let session = reader.session(&scope).await.unwrap();
+    let rows = reports::run(&session, planned).await.unwrap();
+    let batches: Vec<RecordBatch> = rows.stream.try_collect().await.unwrap();
+    let detail = Table::parse(pretty_format_batches(&batches).unwrap().to_string());
+    assert_eq!(
+        detail.project(&["call_id", "outcome", "answered_within_threshold"]),
+        [
+            "c1|answered|true",
+            "c2|answered|false",
+            "c3|short_abandon|false"
+        ],
+        "\n{}",
+        detail.text
+    );
+}
+
+#[tokio::test]
+async fn time_zone_moves_calls_into_local_intervals() {
+    let (_dir, reader) = call_lake().await;
+    let result = table(
+        &reader,
+        &Scope::tenant(tenant(TENANT_A)),
+        "call_intervals",
+        &[
+            ("from", "2026-02-01"),
+            ("to", "2026-02-03"),
+            ("granularity", "day"),
+            ("tz", "Asia/Jerusalem"),
+        ],
+    )
+    .await;
+    // 23:59 UTC is 01:59 on 2 February in Jerusalem (UTC+2 in winter).
+    assert_eq!(
+        result.project(&["interval_start", "interval_end", "offered"]),
+        [
+            "2026-02-01T00:00:00|2026-02-02T00:00:00|4",
+            "2026-02-02T00:00:00|2026-02-03T00:00:00|1",
+        ],
+        "\n{}",
+        result.text
+    );
+}
+
+#[tokio::test]
+async fn excluding_short_abandons_changes_offered_and_service_level() {
+    let (_dir, reader) = call_lake().await;
+    let result = table(
+        &reader,
+        &Scope::tenant(tenant(TENANT_A)),
+        "call_intervals",
+        &[
+            ("from", "2026-02-01T08:00"),
+            ("to", "2026-02-01T08:30"),
+            ("exclude_short_abandons", "true"),
+            ("sl_threshold_sec", "40"),
+        ],
+    )
+    .await;
+    // Offered 2 (the 3 s abandon is short), both answered within 40 s: SL 1.0.
+    assert_eq!(
+        result.project(&[
+            "offered",
+            "answered",
+            "abandoned",
+            "short_abandoned",
+            "answered_within_threshold",
+            "service_level"
+        ]),
+        ["2|2|0|1|2|1.0"],
+        "\n{}",
+        result.text
+    );
+    assert!(
+        result
+            .get(0, "drill_down")
+            .ends_with("&sl_threshold_sec=40&exclude_short_abandons=true")
+    );
+}
+
+#[tokio::test]
+async fn another_tenants_rows_never_show_through_reports_or_sql() {
+    let (_dir, reader) = call_lake().await;
+    let scope = Scope::tenant(tenant(TENANT_A));
+    let other = tenant(TENANT_B).to_string();
+    // Filters naming the other tenant's values find nothing.
+    let result = table(
+        &reader,
+        &scope,
+        "calls",
+        &[
+            ("from", "2026-02-01"),
+            ("to", "2026-02-02"),
+            ("agent", "eve"),
+        ],
+    )
+    .await;
+    assert!(result.rows.is_empty(), "{}", result.text);
+    let session = reader.session(&scope).await.unwrap();
+    for text in [
+        format!("select count(*) as n from calls where tenant_id = '{other}'"),
+        format!("select count(*) as n from calls where tenant_id <> '{other}' or tenant_id = '{other}' having count(*) > 14"),
+        "select count(*) as n from calls where call_id like 'b%'".to_owned(),
+        "select count(*) as n from (select * from calls union all select * from calls) where agent_id = 'eve'".to_owned(),
+    ] {
+        let rows = sql::query(&session, &text, SqlLimits::default()).await.unwrap();
+        let batches: Vec<RecordBatch> = rows.stream.try_collect().await.unwrap();
+        let out = Table::parse(pretty_format_batches(&batches).unwrap().to_string());
+        let counts: Vec<String> = out.project(&["n"]);
+        assert!(counts.is_empty() || counts == ["0"], "{text}: {}", out.text);
+    }
+    let all = sql::query(
+        &session,
+        "select count(*) as n from calls",
+        SqlLimits::default(),
+    )
+    .await
+    .unwrap();
+    let batches: Vec<RecordBatch> = all.stream.try_collect().await.unwrap();
+    let out = Table::parse(pretty_format_batches(&batches).unwrap().to_string());
+    assert_eq!(out.project(&["n"]), ["13"], "tenant A has 13 call rows");
+}
+
+#[tokio::test]
+async fn sql_refuses_anything_but_reading() {
+    let (dir, reader) = call_lake().await;
+    let session = reader
+        .session(&Scope::tenant(tenant(TENANT_A)))
+        .await
+        .unwrap();
+    let path = dir.path().join("lake/calls");
+    for text in [
+        "create table x as select 1".to_owned(),
+        "insert into calls select * from calls".to_owned(),
+        "drop table calls".to_owned(),
+        format!(
+            "create external table raw stored as parquet location '{}'",
+            path.display()
+        ),
+        format!("copy (select 1) to '{}/x.csv'", dir.path().display()),
+        "set datafusion.execution.target_partitions = 1".to_owned(),
+        "select * from information_schema.tables".to_owned(),
+        "select * from dead_letters".to_owned(),
+        String::new(),
+    ] {
+        let error = match sql::query(&session, &text, SqlLimits::default()).await {
+            Err(error) => error,
+            Ok(rows) => match rows.stream.try_collect::<Vec<_>>().await {
+                Err(error) => SqlError::Query(error),
+                Ok(_) => panic!("`{text}` was allowed"),
+            },
+        };
+        assert!(
+            matches!(error, SqlError::Refused(_) | SqlError::Text(_)),
+            "{text}: {error}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn sql_stops_at_its_row_limit_with_an_error() {
+    let (_dir, reader) = call_lake().await;
+    let session = reader
+        .session(&Scope::tenant(tenant(TENANT_A)))
+        .await
+        .unwrap();
+    let limits = SqlLimits {
+        max_rows: 3,
+        ..SqlLimits::default()
+    };
+    let rows = sql::query(&session, "select * from calls", limits)
+        .await
+        .unwrap();
+    let error = rows.stream.try_collect::<Vec<_>>().await.unwrap_err();
+    assert!(error.to_string().contains("more than 3 rows"), "{error}");
+}
+
+#[tokio::test]
+async fn a_project_scope_sees_only_its_projects_calls() {
+    let (_dir, reader) = call_lake().await;
+    let mine = Scope::projects(tenant(TENANT_A), ["p1".to_owned()]);
+    let theirs = Scope::projects(tenant(TENANT_A), ["p2".to_owned()]);
+    let params = [
+        ("from", "2026-02-01"),
+        ("to", "2026-02-03"),
+        ("granularity", "month"),
+    ];
+    let result = table(&reader, &mine, "call_intervals", &params).await;
+    assert_eq!(
+        result.project(&["interval_start", "interval_end", "offered", "ivr_hangups"]),
+        ["2026-02-01T00:00:00|2026-03-01T00:00:00|5|0"],
+        "\n{}",
+        result.text
+    );
+    let result = table(&reader, &theirs, "call_intervals", &params).await;
+    assert!(result.rows.is_empty(), "{}", result.text);
+}
+
+#[tokio::test]
+async fn agent_performance_adds_state_time_to_handling() {
+    let (dir, reader) = call_lake().await;
+    let lake = Lake::in_dir(&dir.path().join("lake")).unwrap();
+    let mut states = Rows::new(EventFamily::AgentState);
+    let a = TENANT_A;
+    states.push(
+        a,
+        "agent.logged_in",
+        "2026-02-01T08:00:00Z",
+        serde_json::json!({"agent_id": "ann"}),
+    );
+    states.push(
+        a,
+        "agent.ready",
+        "2026-02-01T08:00:00Z",
+        serde_json::json!({"agent_id": "ann"}),
+    );
+    states.push(
+        a,
+        "agent.not_ready",
+        "2026-02-01T09:00:00Z",
+        serde_json::json!({"agent_id": "ann", "reason": "lunch"}),
+    );
+    states.push(
+        a,
+        "agent.ready",
+        "2026-02-01T09:30:00Z",
+        serde_json::json!({"agent_id": "ann"}),
+    );
+    states.push(
+        a,
+        "agent.logged_out",
+        "2026-02-01T10:00:00Z",
+        serde_json::json!({"agent_id": "ann"}),
+    );
+    states.land(&lake).await;
+    let scope = Scope::tenant(tenant(TENANT_A));
+    let result = table(
+        &reader,
+        &scope,
+        "agent_performance",
+        &[
+            ("from", "2026-02-01"),
+            ("to", "2026-02-02"),
+            ("agent", "ann"),
+        ],
+    )
+    .await;
+    // 90 min ready, 30 not ready; handled c1 (200 + 30) and c6 (500 + 30) = 760 s.
+    assert_eq!(
+        result.project(&[
+            "agent_id",
+            "first_login",
+            "last_logout",
+            "logged_in_sec",
+            "ready_sec",
+            "not_ready_sec",
+            "handled",
+            "talk_sec",
+            "hold_sec",
+            "acw_sec",
+            "handle_sec",
+            "aht_sec",
+            "idle_sec",
+            "occupancy",
+            "transfers",
+            "drill_down",
+        ]),
+        [
+            "ann|2026-02-01T08:00:00|2026-02-01T10:00:00|7200.0|5400.0|1800.0|2|700|0|60|760|380.0|4640.0|0.14074074074074075|0|/api/v1/reports/calls?from=2026-02-01T00%3A00%3A00&to=2026-02-02T00%3A00%3A00&tz=UTC&agent=ann"
+        ],
+        "\n{}",
+        result.text
+    );
+    let spans = table(
+        &reader,
+        &scope,
+        "agent_states",
+        &[("from", "2026-02-01"), ("to", "2026-02-02")],
+    )
+    .await;
+    assert_eq!(
+        spans.project(&[
+            "agent_id",
+            "state",
+            "reason",
+            "started_at",
+            "ended_at",
+            "duration_sec"
+        ]),
+        [
+            "ann|logged_in||2026-02-01T08:00:00|2026-02-01T08:00:00|0.0",
+            "ann|ready||2026-02-01T08:00:00|2026-02-01T09:00:00|3600.0",
+            "ann|not_ready|lunch|2026-02-01T09:00:00|2026-02-01T09:30:00|1800.0",
+            "ann|ready||2026-02-01T09:30:00|2026-02-01T10:00:00|1800.0",
+        ],
+        "\n{}",
+        spans.text
+    );
+}
+
+#[tokio::test]
+async fn ticket_intervals_follow_phases_backlog_and_first_contact_resolution() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::in_dir(&dir.path().join("lake")).unwrap();
+    let mut rows = Rows::new(EventFamily::Tickets);
+    let a = TENANT_A;
+    let created = |id: &str, customer: &str| serde_json::json!({"ticket_id": id, "channel": "email", "customer_id": customer, "queue_id": "billing", "project_id": "p1"});
+    // Created before the period: open at its start.
+    rows.push(
+        a,
+        "ticket.created",
+        "2026-01-31T10:00:00Z",
+        created("t0", "k0"),
+    );
+    // t1: answered in 30 min, solved then closed (one resolution), never reopened.
+    rows.push(
+        a,
+        "ticket.created",
+        "2026-02-01T09:00:00Z",
+        created("t1", "k1"),
+    );
+    rows.push(
+        a,
+        "ticket.commented",
+        "2026-02-01T09:30:00Z",
+        serde_json::json!({"ticket_id": "t1", "author_kind": "agent", "public": true}),
+    );
+    rows.push(
+        a,
+        "ticket.status_changed",
+        "2026-02-01T10:00:00Z",
+        serde_json::json!({"ticket_id": "t1", "status_from": "open", "status_to": "solved"}),
+    );
+    rows.push(
+        a,
+        "ticket.closed",
+        "2026-02-01T11:00:00Z",
+        serde_json::json!({"ticket_id": "t1"}),
+    );
+    // t2: closed, reopened, closed again the next day.
+    rows.push(
+        a,
+        "ticket.created",
+        "2026-02-01T12:00:00Z",
+        created("t2", "k2"),
+    );
+    rows.push(
+        a,
+        "ticket.closed",
+        "2026-02-01T13:00:00Z",
+        serde_json::json!({"ticket_id": "t2"}),
+    );
+    rows.push(
+        a,
+        "ticket.reopened",
+        "2026-02-02T08:00:00Z",
+        serde_json::json!({"ticket_id": "t2"}),
+    );
+    rows.push(
+        a,
+        "ticket.closed",
+        "2026-02-02T09:00:00Z",
+        serde_json::json!({"ticket_id": "t2"}),
+    );
+    // t3: the same customer as t1 comes back within a week: t1 was not FCR.
+    rows.push(
+        a,
+        "ticket.created",
+        "2026-02-02T10:00:00Z",
+        created("t3", "k1"),
+    );
+    rows.land(&lake).await;
+    let reader = LakeReader::new(lake, ReaderConfig::default()).unwrap();
+    let result = table(
+        &reader,
+        &Scope::tenant(tenant(TENANT_A)),
+        "ticket_intervals",
+        &[
+            ("from", "2026-02-01"),
+            ("to", "2026-02-03"),
+            ("granularity", "day"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        result.project(&[
+            "interval_start",
+            "interval_end",
+            "created",
+            "resolved",
+            "reopened",
+            "backlog",
+            "avg_first_response_min",
+            "avg_resolution_min",
+            "first_response_sla_met",
+            "resolution_sla_met",
+            "fcr_rate",
+            "reopen_rate",
+            "open_now",
+        ]),
+        [
+            "2026-02-01T00:00:00|2026-02-02T00:00:00|2|2|0|1|30.0|660.0|0.5|1.0|0.0|0.5|0",
+            "2026-02-02T00:00:00|2026-02-03T00:00:00|1|1|1|2|||0.0|0.0|||1",
+        ],
+        "\n{}",
+        result.text
+    );
+    let tickets = table(
+        &reader,
+        &Scope::tenant(tenant(TENANT_A)),
+        "tickets",
+        &[("from", "2026-02-01"), ("to", "2026-02-03")],
+    )
+    .await;
+    assert_eq!(
+        tickets.project(&["ticket_id", "reopens", "first_contact_resolution"]),
+        ["t1|0|false", "t2|1|false", "t3|0|"],
+        "\n{}",
+        tickets.text
+    );
+}
+
+#[tokio::test]
+async fn the_catalog_lists_every_report_once_with_its_columns() {
+    let names: Vec<&str> = reports::catalog()
+        .iter()
+        .map(|report| report.definition().name)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "call_intervals",
+            "calls",
+            "agent_performance",
+            "agent_states",
+            "ticket_intervals",
+            "tickets"
+        ]
+    );
+    for report in reports::catalog() {
+        assert!(!report.definition().columns.is_empty());
+    }
+}

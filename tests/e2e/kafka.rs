@@ -1,0 +1,377 @@
+//! The distributed mode on a real Kafka-protocol broker (tansu at `TENET_TEST_KAFKA_BROKERS`):
+//! `tenet serve --targets api,ingest,relay,writer` takes gateway batches and outbox events
+//! through Kafka into the lake, and readiness reports the broker.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sqlx::Connection;
+use tenet_events::{EventFamily, TenantId};
+use tenet_lakehouse::deltalake::arrow::array::{Array, AsArray};
+use tenet_lakehouse::deltalake::open_table;
+use tenet_lakehouse::deltalake::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use tenet_lakehouse::{Lake, LakeTable};
+use uuid::Uuid;
+
+use crate::harness::{RunningApp, TestDatabase, call_answered, create_hotline, settings};
+
+fn brokers() -> Option<String> {
+    match std::env::var("TENET_TEST_KAFKA_BROKERS") {
+        Ok(brokers) if !brokers.is_empty() => Some(brokers),
+        _ => {
+            eprintln!(
+                "skipped: TENET_TEST_KAFKA_BROKERS is not set (deploy/ci/test.sh starts tansu \
+                 and sets it)"
+            );
+            None
+        }
+    }
+}
+
+/// How many rows of the lake's table of `family` carry each event id.
+async fn landed_ids(data_dir: &Path, family: EventFamily) -> BTreeMap<String, usize> {
+    let lake = Lake::in_dir(&data_dir.join("lake")).unwrap();
+    let Ok(table) = open_table(lake.table_url(LakeTable::Events(family))).await else {
+        return BTreeMap::new();
+    };
+    let mut counts = BTreeMap::new();
+    for uri in table.get_file_uris().unwrap() {
+        // Local tables list plain paths or `file://` URLs.
+        let path = std::path::PathBuf::from(uri.strip_prefix("file://").unwrap_or(&uri));
+        let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap())
+            .unwrap()
+            .build()
+            .unwrap();
+        for batch in reader {
+            let batch = batch.unwrap();
+            let ids = batch.column(batch.schema().index_of("event_id").unwrap());
+            let ids = ids.as_string::<i32>();
+            for i in 0..ids.len() {
+                *counts.entry(ids.value(i).to_owned()).or_default() += 1;
+            }
+        }
+    }
+    counts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn served_targets_carry_gateway_batches_through_kafka_into_the_lake_once() {
+    let Some(brokers) = brokers() else { return };
+    let database = TestDatabase::create().await;
+    let data = tempfile::tempdir().unwrap();
+    let mut settings = settings(Some(database.url()), data.path());
+    settings.kafka.brokers = brokers;
+    // A group of its own: this test's writer consumes every partition.
+    settings.kafka.group = format!("tenet-e2e-{}", Uuid::new_v4().simple());
+    let app = RunningApp::serve_all(settings).await;
+    let (tenant, token) = app.tenant_admin("pbx").await;
+    let client = reqwest::Client::new();
+
+    let ready = client
+        .get(format!("{}/health/ready", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    let body: Value = ready.json().await.unwrap();
+    assert!(
+        body["dependencies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|dependency| dependency["name"] == "broker" && dependency["status"] == "up"),
+        "{body}"
+    );
+
+    let batch: Vec<Value> = (0..20)
+        .map(|n| call_answered(tenant, &format!("c-{n}"), 27))
+        .collect();
+    let response = client
+        .post(format!("{}/api/v1/events", app.base))
+        .bearer_auth(&token)
+        .json(&batch)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+
+    // The writer's default freshness is 10 s.
+    let sent: Vec<String> = batch
+        .iter()
+        .map(|event| event["event_id"].as_str().unwrap().to_owned())
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let landed = loop {
+        let landed = landed_ids(data.path(), EventFamily::Calls).await;
+        if sent.iter().all(|id| landed.contains_key(id)) {
+            break landed;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the batch did not land within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    for id in &sent {
+        assert_eq!(landed[id], 1, "{id} landed more than once");
+    }
+    app.stop().await;
+}
+
+/// The `tansu` binary: on the `PATH`, or where `cargo install` puts it.
+fn tansu_binary() -> std::path::PathBuf {
+    let installed = std::env::var_os("HOME")
+        .map(|home| Path::new(&home).join(".cargo/bin/tansu"))
+        .filter(|path| path.is_file());
+    installed.unwrap_or_else(|| "tansu".into())
+}
+
+/// A tansu broker of this test alone, so stopping it disturbs no other test.
+struct OwnBroker {
+    dir: tempfile::TempDir,
+    port: u16,
+    process: Option<tokio::process::Child>,
+}
+
+impl OwnBroker {
+    async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut broker = Self {
+            dir: tempfile::tempdir().unwrap(),
+            port,
+            process: None,
+        };
+        broker.resume().await;
+        broker
+    }
+
+    fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the broker on its port and store, and waits until it accepts connections.
+    async fn resume(&mut self) {
+        let url = format!("tcp://{}", self.address());
+        let process = tokio::process::Command::new(tansu_binary())
+            .current_dir(self.dir.path())
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+            ])
+            .args(["--storage-engine", "sqlite://tansu.db"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("tansu is installed (deploy/ci/test.sh installs it)");
+        self.process = Some(process);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while tokio::net::TcpStream::connect(self.address())
+            .await
+            .is_err()
+        {
+            assert!(Instant::now() < deadline, "tansu did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Kills the broker (SIGKILL: no orderly shutdown).
+    async fn kill(&mut self) {
+        if let Some(mut process) = self.process.take() {
+            process.kill().await.unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_broker_outage_delays_events_but_loses_and_repeats_none() {
+    let Some(_) = brokers() else { return };
+    let mut broker = OwnBroker::start().await;
+    let database = TestDatabase::create().await;
+    let data = tempfile::tempdir().unwrap();
+    let mut settings = settings(Some(database.url()), data.path());
+    settings.kafka.brokers = broker.address();
+    settings.kafka.topic_partitions = 2;
+    settings.kafka.delivery_timeout = Duration::from_secs(5);
+    let app = RunningApp::serve_all(settings).await;
+    let (tenant, token) = app.tenant_admin("ops").await;
+    let client = reqwest::Client::new();
+    let project = create_hotline(&client, &app.base, &token).await;
+
+    // Tickets (through the outbox and the relay) and gateway batches keep coming: before,
+    // during 30 s without a broker, and after.
+    let mut tickets = 0;
+    let mut accepted: Vec<String> = Vec::new();
+    let mut refused = 0;
+    let mut saw_not_ready = false;
+    let mut round = 0;
+    let started = Instant::now();
+    broker_phase(&client, &app.base, &token, &project, tenant, &mut round, 5)
+        .await
+        .tally(&mut tickets, &mut accepted, &mut refused);
+    broker.kill().await;
+    let outage = Instant::now();
+    while outage.elapsed() < Duration::from_secs(30) {
+        broker_phase(&client, &app.base, &token, &project, tenant, &mut round, 1)
+            .await
+            .tally(&mut tickets, &mut accepted, &mut refused);
+        let ready = client
+            .get(format!("{}/health/ready", app.base))
+            .send()
+            .await
+            .unwrap();
+        if ready.status() == StatusCode::SERVICE_UNAVAILABLE {
+            let body: Value = ready.json().await.unwrap();
+            assert!(
+                body["failing"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|name| name == "broker"),
+                "{body}"
+            );
+            saw_not_ready = true;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    broker.resume().await;
+    broker_phase(&client, &app.base, &token, &project, tenant, &mut round, 5)
+        .await
+        .tally(&mut tickets, &mut accepted, &mut refused);
+
+    assert!(saw_not_ready, "readiness never reported the broker down");
+    assert!(
+        refused > 0,
+        "the gateway must refuse what it cannot make durable"
+    );
+    // Every outbox event is published once the broker is back.
+    let mut connection = sqlx::PgConnection::connect(&database.url()).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let outbox: Vec<String> = loop {
+        let pending: i64 =
+            sqlx::query_scalar("select count(*) from outbox where published_at is null")
+                .fetch_one(&mut connection)
+                .await
+                .unwrap();
+        if pending == 0 {
+            break sqlx::query_scalar("select event_id::text from outbox")
+                .fetch_all(&mut connection)
+                .await
+                .unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{pending} outbox events never published"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert!(
+        outbox.len() >= tickets,
+        "{} outbox events for {tickets} tickets",
+        outbox.len()
+    );
+    // Everything the gateway accepted and everything the outbox held lands, each once.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let calls = landed_ids(data.path(), EventFamily::Calls).await;
+        let ticket_rows = landed_ids(data.path(), EventFamily::Tickets).await;
+        let calls_done = accepted.iter().all(|id| calls.contains_key(id));
+        let tickets_done = outbox.iter().all(|id| ticket_rows.contains_key(id));
+        if calls_done && tickets_done {
+            assert!(calls.values().all(|&n| n == 1), "a call event landed twice");
+            assert!(
+                ticket_rows.values().all(|&n| n == 1),
+                "a ticket event landed twice"
+            );
+            assert_eq!(ticket_rows.len(), outbox.len(), "only the outbox's events");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not everything landed {:?} after the outage began",
+            started.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    app.stop().await;
+}
+
+/// What one phase of traffic achieved.
+struct Traffic {
+    tickets: usize,
+    accepted: Vec<String>,
+    refused: usize,
+}
+
+impl Traffic {
+    fn tally(self, tickets: &mut usize, accepted: &mut Vec<String>, refused: &mut usize) {
+        *tickets += self.tickets;
+        accepted.extend(self.accepted);
+        *refused += self.refused;
+    }
+}
+
+/// Creates `rounds` tickets and posts `rounds` gateway batches of three call events.
+async fn broker_phase(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    project: &str,
+    tenant: TenantId,
+    round: &mut usize,
+    rounds: usize,
+) -> Traffic {
+    let mut traffic = Traffic {
+        tickets: 0,
+        accepted: Vec::new(),
+        refused: 0,
+    };
+    for _ in 0..rounds {
+        *round += 1;
+        let created = client
+            .post(format!("{base}/api/v1/tickets"))
+            .bearer_auth(token)
+            .json(&json!({"project_id": project, "subject": format!("outage {round}"), "channel": "voice"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            created.status(),
+            StatusCode::CREATED,
+            "the API works without a broker"
+        );
+        traffic.tickets += 1;
+        let batch: Vec<Value> = (0..3)
+            .map(|n| call_answered(tenant, &format!("o-{round}-{n}"), 3))
+            .collect();
+        let response = client
+            .post(format!("{base}/api/v1/events"))
+            .bearer_auth(token)
+            .json(&batch)
+            .send()
+            .await
+            .unwrap();
+        if response.status() == StatusCode::ACCEPTED {
+            traffic.accepted.extend(
+                batch
+                    .iter()
+                    .map(|event| event["event_id"].as_str().unwrap().to_owned()),
+            );
+        } else {
+            assert!(response.status().is_server_error(), "{}", response.status());
+            traffic.refused += 1;
+        }
+    }
+    traffic
+}

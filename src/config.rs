@@ -3,7 +3,7 @@
 //! Sources, the later winning: built-in defaults (enough for a single box), a TOML file
 //! (`--config PATH` or `TENET_CONFIG`), then environment variables `TENET_<SECTION>__<KEY>`,
 //! then command-line flags such as `--http`. Unknown keys are refused with the key and where
-//! it came from. Every key is documented in `docs/configuration.md`.
+//! it came from (`TENET_CONFIG` and the test suite's `TENET_TEST_*` are not settings). Every key is documented in `docs/configuration.md`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -392,7 +392,11 @@ impl Settings {
             }
             figment = figment.merge(Toml::file_exact(file));
         }
-        figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__").ignore(&["config"]));
+        // `TENET_CONFIG` names the file; `TENET_TEST_*` belongs to the test suite.
+        let settings_env = Env::prefixed(ENV_PREFIX)
+            .filter(|key| *key != "config" && !key.starts_with("test_"))
+            .split("__");
+        figment = figment.merge(settings_env);
         if let Some(addr) = overrides.http_addr {
             figment = figment.merge(Serialized::default("http.addr", addr.to_string()));
         }

@@ -291,6 +291,10 @@ fn rows_responses(errors: Value) -> Value {
 
 fn report_items() -> Vec<(&'static str, Value)> {
     let query = |name: &str, description: &str, required: bool, schema: Value| json!({ "name": name, "in": "query", "required": required, "description": description, "schema": schema });
+    let local_time = json!({
+        "type": "string",
+        "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2})?)?$"
+    });
     let format = query(
         "format",
         "The format of the rows.",
@@ -333,16 +337,15 @@ fn report_items() -> Vec<(&'static str, Value)> {
                     "operationId": "reports_run",
                     "parameters": [
                         { "name": "name", "in": "path", "required": true, "description": "The report, as the catalog names it.", "schema": { "type": "string" } },
-                        query("from", "First local time included: 2026-02-01 or 2026-02-01T08:30.", true, json!({ "type": "string" })),
-                        query("to", "First local time excluded, in the same formats.", true, json!({ "type": "string" })),
+                        query("from", "First local time included: 2026-02-01 or 2026-02-01T08:30.", true, local_time.clone()),
+                        query("to", "First local time excluded, in the same formats.", true, local_time),
                         query("tz", "Time zone of from, to and the rows: an IANA name or an offset like +02:00.", false, json!({ "type": "string", "default": "UTC" })),
                         query("granularity", "Interval length of interval reports: 15min, 30min, 60min, day, week or month.", false, json!({ "type": "string" })),
                         format
                     ],
                     "responses": rows_responses(json!({
-                        "400": error("A parameter is missing, malformed or not one of the report's (`details.field` names it)."),
                         "404": error("No report has this name."),
-                        "422": error("The rows exceed what the format holds, or what a query may use.")
+                        "422": error("A parameter is missing, malformed or not one of the report's (`details.field` names it), or the rows exceed what the format holds or a query may use.")
                     })),
                     "security": secured(false)
                 }

@@ -52,7 +52,8 @@ pub fn sql_router(reader: Arc<LakeReader>, limits: SqlLimits) -> Router {
         .with_state(ReportsState { reader, limits })
 }
 
-/// An error answered as `{ "error": { "code", "message", "details" } }`.
+/// An error answered as `{ "error": { "code", "message", "details" } }`, with the error
+/// codes of the whole API (`invalid_request`, `not_found`, `unavailable`, …).
 #[derive(Debug)]
 pub struct ReportError {
     status: StatusCode,
@@ -80,8 +81,8 @@ impl ReportError {
 impl From<ParamError> for ReportError {
     fn from(error: ParamError) -> Self {
         ReportError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_parameter",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
             error.to_string(),
         )
         .with_field(&error.field)
@@ -96,7 +97,7 @@ impl From<ReadError> for ReportError {
                 tracing::error!(error = %other, "the lake could not be read");
                 ReportError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "lake_unavailable",
+                    "unavailable",
                     "the lake could not be read; try again shortly",
                 )
             }
@@ -109,7 +110,7 @@ fn query_error(error: datafusion::error::DataFusionError) -> ReportError {
     match error.find_root() {
         E::ResourcesExhausted(message) => ReportError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "query_too_large",
+            "invalid_request",
             message.clone(),
         ),
         _ => {
@@ -194,21 +195,21 @@ async fn run_sql(
     if !json_body {
         return Err(ReportError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            "invalid_request",
             "send the query as application/json: {\"sql\": \"select …\"}",
         ));
     }
     let request: SqlRequest = serde_json::from_slice(&body).map_err(|error| {
         ReportError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_body",
+            "invalid_request",
             format!("the body is not {{\"sql\": \"…\", \"format\": \"json\"}}: {error}"),
         )
     })?;
     let format = match request.format.as_deref() {
         None => Format::Json,
         Some(text) => text.parse().map_err(|message: String| {
-            ReportError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", message)
+            ReportError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", message)
                 .with_field("format")
         })?,
     };
@@ -217,7 +218,7 @@ async fn run_sql(
         .await
         .map_err(|error| match error {
             SqlError::Text(message) | SqlError::Refused(message) => {
-                ReportError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", message)
+                ReportError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", message)
                     .with_field("sql")
             }
             SqlError::Query(query) => query_error(query),
@@ -248,7 +249,7 @@ async fn stream_rows(
         Some(Err(error @ ExportError::TooManyRows { .. })) => {
             return Err(ReportError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "too_many_rows",
+                "invalid_request",
                 error.to_string(),
             ));
         }

@@ -73,18 +73,30 @@ impl Rows {
     }
 }
 
-fn call(
-    rows: &mut Rows,
-    tenant_n: u128,
-    id: &str,
-    queue: &str,
-    offered_at: &str,
-    ended_at: &str,
-    outcome: &str,
+/// One call of a test lake: its `call.offered` (unless it hung up in the IVR) and
+/// `call.ended` events.
+struct Call<'a> {
+    id: &'a str,
+    queue: &'a str,
+    offered_at: &'a str,
+    ended_at: &'a str,
+    outcome: &'a str,
     wait: i64,
     talk: i64,
-    agent: Option<&str>,
-) {
+    agent: Option<&'a str>,
+}
+
+fn call(rows: &mut Rows, tenant_n: u128, call: Call<'_>) {
+    let Call {
+        id,
+        queue,
+        offered_at,
+        ended_at,
+        outcome,
+        wait,
+        talk,
+        agent,
+    } = call;
     if outcome != "ivr_hangup" {
         rows.push(
             tenant_n,
@@ -116,102 +128,118 @@ async fn call_lake() -> (tempfile::TempDir, LakeReader) {
     call(
         &mut rows,
         a,
-        "c1",
-        "billing",
-        "2026-02-01T08:01:00Z",
-        "2026-02-01T08:05:00Z",
-        "answered",
-        10,
-        200,
-        Some("ann"),
+        Call {
+            id: "c1",
+            queue: "billing",
+            offered_at: "2026-02-01T08:01:00Z",
+            ended_at: "2026-02-01T08:05:00Z",
+            outcome: "answered",
+            wait: 10,
+            talk: 200,
+            agent: Some("ann"),
+        },
     );
     call(
         &mut rows,
         a,
-        "c2",
-        "billing",
-        "2026-02-01T08:10:00Z",
-        "2026-02-01T08:14:00Z",
-        "answered",
-        40,
-        100,
-        Some("bob"),
+        Call {
+            id: "c2",
+            queue: "billing",
+            offered_at: "2026-02-01T08:10:00Z",
+            ended_at: "2026-02-01T08:14:00Z",
+            outcome: "answered",
+            wait: 40,
+            talk: 100,
+            agent: Some("bob"),
+        },
     );
     call(
         &mut rows,
         a,
-        "c3",
-        "billing",
-        "2026-02-01T08:20:00Z",
-        "2026-02-01T08:20:03Z",
-        "abandoned",
-        3,
-        0,
-        None,
+        Call {
+            id: "c3",
+            queue: "billing",
+            offered_at: "2026-02-01T08:20:00Z",
+            ended_at: "2026-02-01T08:20:03Z",
+            outcome: "abandoned",
+            wait: 3,
+            talk: 0,
+            agent: None,
+        },
     );
     call(
         &mut rows,
         a,
-        "c4",
-        "sales",
-        "2026-02-01T08:40:00Z",
-        "2026-02-01T08:41:00Z",
-        "abandoned",
-        60,
-        0,
-        None,
+        Call {
+            id: "c4",
+            queue: "sales",
+            offered_at: "2026-02-01T08:40:00Z",
+            ended_at: "2026-02-01T08:41:00Z",
+            outcome: "abandoned",
+            wait: 60,
+            talk: 0,
+            agent: None,
+        },
     );
     call(
         &mut rows,
         a,
-        "c5",
-        "sales",
-        "2026-02-01T08:50:00Z",
-        "2026-02-01T08:50:00Z",
-        "ivr_hangup",
-        0,
-        0,
-        None,
+        Call {
+            id: "c5",
+            queue: "sales",
+            offered_at: "2026-02-01T08:50:00Z",
+            ended_at: "2026-02-01T08:50:00Z",
+            outcome: "ivr_hangup",
+            wait: 0,
+            talk: 0,
+            agent: None,
+        },
     );
     // A call that arrives before midnight and ends after it counts on its arrival day.
     call(
         &mut rows,
         a,
-        "c6",
-        "sales",
-        "2026-02-01T23:59:00Z",
-        "2026-02-02T00:09:00Z",
-        "answered",
-        20,
-        500,
-        Some("ann"),
+        Call {
+            id: "c6",
+            queue: "sales",
+            offered_at: "2026-02-01T23:59:00Z",
+            ended_at: "2026-02-02T00:09:00Z",
+            outcome: "answered",
+            wait: 20,
+            talk: 500,
+            agent: Some("ann"),
+        },
     );
     // The same call landing twice (a replay) changes nothing.
     call(
         &mut rows,
         a,
-        "c1",
-        "billing",
-        "2026-02-01T08:01:00Z",
-        "2026-02-01T08:05:00Z",
-        "answered",
-        10,
-        200,
-        Some("ann"),
+        Call {
+            id: "c1",
+            queue: "billing",
+            offered_at: "2026-02-01T08:01:00Z",
+            ended_at: "2026-02-01T08:05:00Z",
+            outcome: "answered",
+            wait: 10,
+            talk: 200,
+            agent: Some("ann"),
+        },
     );
     for n in 0..20 {
         let id = format!("b{n}");
         call(
             &mut rows,
             TENANT_B,
-            &id,
-            "billing",
-            "2026-02-01T08:02:00Z",
-            "2026-02-01T08:03:00Z",
-            "answered",
-            1,
-            60,
-            Some("eve"),
+            Call {
+                id: &id,
+                queue: "billing",
+                offered_at: "2026-02-01T08:02:00Z",
+                ended_at: "2026-02-01T08:03:00Z",
+                outcome: "answered",
+                wait: 1,
+                talk: 60,
+                agent: Some("eve"),
+            },
         );
     }
     rows.land(&lake).await;

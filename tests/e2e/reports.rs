@@ -320,11 +320,12 @@ async fn reports_over_http_answer_each_tenant_with_its_own_rows_only() {
             "/reports/call_intervals?from=1999-02-01&to=1999-02-02&granularity=7min",
         )
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error["error"]["details"]["field"], "granularity", "{error}");
     let (status, error) = client.json(&a_admin, "/reports/calls?to=1999-02-02").await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error["error"]["details"]["field"], "from", "{error}");
+    assert_eq!(error["error"]["code"], "invalid_request", "{error}");
     let (status, error) = client.sql(&a_admin, "drop table calls").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
     assert_eq!(error["error"]["details"]["field"], "sql");

@@ -78,8 +78,8 @@ pub struct ErlangArgs {
     /// Service-level basis for Erlang A.
     #[arg(long, value_enum, default_value_t = SlBasisArg::Arrivals)]
     pub sl_basis: SlBasisArg,
-    /// Evaluate this many agents instead of solving for the targets.
-    #[arg(long)]
+    /// Evaluate this many agents instead of solving for the targets (at most 2,000,000).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=2_000_000))]
     pub agents: Option<u32>,
 }
 

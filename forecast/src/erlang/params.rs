@@ -203,24 +203,30 @@ seconds_newtype!(
     WaitLimit, "wait limit", "a non-negative number of seconds", |v| v >= 0.0
 );
 
-/// Offered traffic in Erlangs: A = arrival rate × AHT, finite and ≥ 0.
+/// Offered traffic in Erlangs: A = arrival rate × AHT, in `[0, MAX_ERLANGS]`.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
 pub struct Traffic(f64);
 
 impl Traffic {
+    /// The most traffic one queue may carry: a million Erlangs, a hundred times the largest
+    /// contact center, so that every computation stays bounded (they are linear in the
+    /// agents, which follow the traffic).
+    pub const MAX_ERLANGS: f64 = 1_000_000.0;
+
     /// Wraps a traffic intensity in Erlangs.
     ///
     /// # Errors
     ///
-    /// [`ParamError::OutOfRange`] when the value is negative or not finite.
+    /// [`ParamError::OutOfRange`] when the value is negative, not finite or above
+    /// [`Traffic::MAX_ERLANGS`].
     pub fn from_erlangs(erlangs: f64) -> Result<Self, ParamError> {
-        if erlangs.is_finite() && erlangs >= 0.0 {
+        if erlangs.is_finite() && (0.0..=Self::MAX_ERLANGS).contains(&erlangs) {
             Ok(Self(erlangs))
         } else {
             Err(ParamError::OutOfRange {
                 name: "traffic",
                 value: erlangs,
-                expected: "a non-negative number of Erlangs",
+                expected: "a number of Erlangs from 0 to 1,000,000",
             })
         }
     }

@@ -78,7 +78,8 @@ pub(super) async fn erlang(
             return invalid(StatusCode::UNPROCESSABLE_ENTITY, message, None);
         }
     };
-    match run_erlang(&parsed.args) {
+    // Linear in the agents: off the request threads, like every other computation here.
+    match super::forecast::blocking(move || run_erlang(&parsed.args)).await {
         Ok(report) => Json(report).into_response(),
         Err(error) => invalid(StatusCode::UNPROCESSABLE_ENTITY, error.to_string(), None),
     }

@@ -81,18 +81,14 @@ pub fn json_body<T: DeserializeOwned>(
         .is_some_and(|v| v == "application/json" || v.ends_with("+json"));
     let bytes = body.map_err(|rejection| ApiError {
         status: rejection.status(),
-        code: if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            "body_too_large"
-        } else {
-            "invalid_body"
-        },
+        code: "invalid_request",
         message: rejection.body_text(),
         field: None,
     })?;
     if !json_type {
         return Err(ApiError {
             status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            code: "unsupported_media_type",
+            code: "invalid_request",
             message: "the body must be JSON (Content-Type: application/json)".into(),
             field: None,
         });
@@ -107,7 +103,7 @@ pub fn json_body<T: DeserializeOwned>(
         } else {
             ApiError {
                 status: StatusCode::BAD_REQUEST,
-                code: "malformed_json",
+                code: "invalid_request",
                 message: inner.to_string(),
                 field: None,
             }
@@ -115,7 +111,7 @@ pub fn json_body<T: DeserializeOwned>(
     })?;
     deserializer.end().map_err(|error| ApiError {
         status: StatusCode::BAD_REQUEST,
-        code: "malformed_json",
+        code: "invalid_request",
         message: error.to_string(),
         field: None,
     })?;

@@ -252,9 +252,9 @@ pub fn parse_horizon(days: u32) -> Result<usize, ApiError> {
 }
 
 /// Runs CPU-bound work off the async workers.
-pub(super) async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
+pub(super) async fn blocking<T: Send + 'static, E: Send + 'static>(
+    work: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, E> {
     tokio::task::spawn_blocking(work)
         .await
         .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))

@@ -168,7 +168,9 @@ pub(super) async fn week(headers: HeaderMap, body: Result<Bytes, BytesRejection>
                     None => ApiError::unsolvable(None, error.to_string()),
                 }
             })?;
-            Ok(serde_json::to_value(week).expect("the schedule holds numbers and names"))
+            Ok::<_, ApiError>(
+                serde_json::to_value(week).expect("the schedule holds numbers and names"),
+            )
         })
         .await
     }

@@ -179,7 +179,7 @@ spans as (
 ),
 state_spans as (
     select agent_id, state, reason, started_at, ended_at,
-           cast(greatest(cast(ended_at as bigint) - cast(started_at as bigint), 0) as double) / 1000000.0 as duration_sec
+           cast(greatest(cast(arrow_cast(ended_at, 'Timestamp(Microsecond, None)') as bigint) - cast(arrow_cast(started_at, 'Timestamp(Microsecond, None)') as bigint), 0) as double) / 1000000.0 as duration_sec
     from spans
 )"
     )

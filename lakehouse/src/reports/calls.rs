@@ -366,14 +366,19 @@ impl CallSelection {
         let to = sql.local_time(self.period.to);
         let arrived = local_time_sql("coalesce(o.offered_at, e.ended_at)", tz);
         let ended = local_time_sql("e.ended_at", tz);
-        let mut threshold = String::from("case");
+        // Each queue's own T, else the default.
+        let mut threshold = String::new();
         for (queue, seconds) in &self.options.queue_sl_threshold_sec {
             let queue = sql.text(queue);
             let seconds = sql.int(i64::from(*seconds));
-            threshold.push_str(&format!(" when queue_id = {queue} then {seconds}"));
+            threshold.push_str(&format!("when queue_id = {queue} then {seconds} "));
         }
         let default_threshold = sql.int(i64::from(self.options.sl_threshold_sec));
-        threshold.push_str(&format!(" else {default_threshold} end"));
+        let threshold = if threshold.is_empty() {
+            default_threshold
+        } else {
+            format!("case {threshold}else {default_threshold} end")
+        };
         let queues = sql.one_of("queue_id", &self.queues);
         let projects = sql.one_of("project_id", &self.projects);
         let agents = sql.one_of("agent_id", &self.agents);

@@ -63,6 +63,20 @@ if python3 -c 'import schemathesis, openapi_spec_validator' 2>/dev/null; then
 else
     python3 -m pip install --quiet schemathesis openapi-spec-validator
 fi
+# CPython 3.11 and early 3.12 can crash Hypothesis in the middle of a run ("SystemError: AST
+# constructor recursion depth mismatch"); fuzz with a newer interpreter when there is one.
+fuzz_python=python3
+for candidate in python3.13 "$HOME"/.pyenv/versions/3.1[3-9]*/bin/python3; do
+    if "$candidate" -c 'import sys; assert sys.version_info >= (3, 13)' 2>/dev/null; then
+        fuzz_python=$candidate
+        break
+    fi
+done
+if [ "$fuzz_python" != python3 ] && ! "$fuzz_python" -c 'import schemathesis' 2>/dev/null; then
+    "$fuzz_python" -m pip install --quiet schemathesis
+fi
+echo "fuzzing with $("$fuzz_python" --version)"
+export TENET_TEST_FUZZ_PYTHON="$fuzz_python"
 
 step "PostgreSQL"
 if pg_isready -q -h 127.0.0.1 -p 5432; then

@@ -81,6 +81,13 @@ pub struct RunningApp {
 
 impl RunningApp {
     pub async fn start(settings: Settings, mode: Mode) -> Self {
+        // The application's log, shown with a failing test (RUST_LOG narrows or widens it).
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_test_writer()
+            .try_init();
         let app = Application::build(settings, mode)
             .await
             .expect("application builds");

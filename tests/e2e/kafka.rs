@@ -170,8 +170,8 @@ impl OwnBroker {
                 &url,
             ])
             .args(["--storage-engine", "sqlite://tansu.db"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .stdout(self.log_file())
+            .stderr(self.log_file())
             .kill_on_drop(true)
             .spawn()
             .expect("tansu is installed (deploy/ci/test.sh installs it)");
@@ -184,6 +184,19 @@ impl OwnBroker {
             assert!(Instant::now() < deadline, "tansu did not start");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    fn log_file(&self) -> std::fs::File {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("tansu.log"))
+            .unwrap()
+    }
+
+    /// What the broker printed, to explain a failure.
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("tansu.log")).unwrap_or_default()
     }
 
     /// Kills the broker (SIGKILL: no orderly shutdown).
@@ -272,7 +285,8 @@ async fn a_broker_outage_delays_events_but_loses_and_repeats_none() {
         }
         assert!(
             Instant::now() < deadline,
-            "{pending} outbox events never published"
+            "{pending} outbox events never published; the broker printed:\n{}",
+            broker.log()
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     };

@@ -109,9 +109,10 @@ async fn the_bank_months_interval_report_equals_duckdb_over_the_raw_file() {
     println!("bank month vs DuckDB: {summary}");
     assert_eq!(summary["mismatch_count"], 0, "{summary}");
     assert_eq!(summary["tenet_only"], json!([]), "{summary}");
-    // Every half hour of the month that had a call, and every offered call of the file.
-    assert!(summary["intervals"].as_u64().unwrap() > 1000, "{summary}");
-    assert!(summary["offered"].as_u64().unwrap() > 30_000, "{summary}");
+    // Every offered call of the file, in the half hours of 28 days of 15 to 18 open hours.
+    assert_eq!(summary["offered"], offered_in(BANK_MONTH), "{summary}");
+    let intervals = summary["intervals"].as_u64().unwrap();
+    assert!((28 * 30..=28 * 36).contains(&intervals), "{summary}");
 }
 
 /// The calls of `file` the reports count as offered (answered or abandoned in the queue).

@@ -95,6 +95,10 @@ pub enum ErlangCliError {
     /// Erlang A without a patience.
     #[error("--model a needs --patience-sec")]
     MissingPatience,
+    /// The inputs lie where the model has no finite answer (a traffic too small to carry,
+    /// say).
+    #[error("the {0} of these inputs is not a finite number; check the volume, AHT and interval")]
+    NotFinite(&'static str),
 }
 
 /// The JSON object `tenet erlang` prints; `null` where the model does not define a figure.
@@ -158,6 +162,21 @@ pub fn erlang_report(args: &ErlangArgs) -> Result<ErlangReport, ErlangCliError> 
         }
     };
     let shrinkage = args.shrinkage.unwrap_or(Shrinkage::NONE);
+    let figures = [
+        ("traffic", Some(metrics.traffic_erlangs)),
+        ("probability of waiting", metrics.prob_wait),
+        ("service level", metrics.service_level),
+        ("ASA", metrics.asa_sec),
+        ("occupancy", Some(metrics.occupancy)),
+        ("abandon probability", metrics.abandon_prob),
+        ("Erlang B", Some(metrics.erlang_b)),
+    ];
+    if let Some((name, _)) = figures
+        .iter()
+        .find(|(_, value)| value.is_some_and(|value| !value.is_finite()))
+    {
+        return Err(ErlangCliError::NotFinite(name));
+    }
     Ok(ErlangReport {
         traffic_erlangs: metrics.traffic_erlangs,
         agents: metrics.agents,

@@ -140,6 +140,9 @@ impl Shrinkage {
     }
 }
 
+/// The longest handling time, patience or wait limit taken: a day.
+pub const DAY_SECS: f64 = 86_400.0;
+
 macro_rules! seconds_newtype {
     ($(#[$meta:meta])* $name:ident, $label:literal, $expected:literal, |$v:ident| $ok:expr) => {
         $(#[$meta])*
@@ -192,15 +195,15 @@ macro_rules! seconds_newtype {
 
 seconds_newtype!(
     /// Average handling time (talk + hold + after-call work) of one contact, seconds, > 0.
-    HandleTime, "aht", "a positive number of seconds", |v| v > 0.0
+    HandleTime, "aht", "a positive number of seconds, at most a day", |v| v > 0.0 && v <= DAY_SECS
 );
 seconds_newtype!(
     /// Mean patience of a waiting caller before abandoning (Erlang A), seconds, > 0.
-    Patience, "patience", "a positive number of seconds", |v| v > 0.0
+    Patience, "patience", "a positive number of seconds, at most a day", |v| v > 0.0 && v <= DAY_SECS
 );
 seconds_newtype!(
     /// A wait limit: the T of "X % answered within T seconds", or a maximum ASA; ≥ 0.
-    WaitLimit, "wait limit", "a non-negative number of seconds", |v| v >= 0.0
+    WaitLimit, "wait limit", "a non-negative number of seconds, at most a day", |v| (0.0..=DAY_SECS).contains(&v)
 );
 
 /// Offered traffic in Erlangs: A = arrival rate × AHT, in `[0, MAX_ERLANGS]`.

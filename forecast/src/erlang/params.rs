@@ -140,7 +140,7 @@ impl Shrinkage {
     }
 }
 
-/// The longest handling time, patience or wait limit taken: a day.
+/// The longest handling time or wait limit taken: a day.
 pub const DAY_SECS: f64 = 86_400.0;
 
 macro_rules! seconds_newtype {
@@ -199,7 +199,7 @@ seconds_newtype!(
 );
 seconds_newtype!(
     /// Mean patience of a waiting caller before abandoning (Erlang A), seconds, > 0.
-    Patience, "patience", "a positive number of seconds, at most a day", |v| v > 0.0 && v <= DAY_SECS
+    Patience, "patience", "a positive number of seconds up to 10^9 (Erlang C is the limit beyond)", |v| v > 0.0 && v <= 1e9
 );
 seconds_newtype!(
     /// A wait limit: the T of "X % answered within T seconds", or a maximum ASA; ≥ 0.

@@ -53,6 +53,13 @@ pub fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, bytes: &[u8]) -> Res
             field: None,
         });
     }
+    if let Some(field) = field_with_nul(bytes) {
+        return Err(ApiError::Invalid {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            message: "text may not contain the NUL character (U+0000)".into(),
+            field: Some(field),
+        });
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -74,6 +81,46 @@ pub fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, bytes: &[u8]) -> Res
         field: None,
     })?;
     Ok(value)
+}
+
+/// The path of the first string (or key) of a JSON body that holds U+0000, which no text
+/// column stores (PostgreSQL refuses it), e.g. `custom_fields.note`. JSON can only carry it
+/// escaped, so bodies without `\u0000` are not parsed twice.
+fn field_with_nul(bytes: &[u8]) -> Option<String> {
+    if !bytes.windows(6).any(|window| window == b"\\u0000") {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    nul_in(&value, "")
+}
+
+fn nul_in(value: &serde_json::Value, path: &str) -> Option<String> {
+    let here = || {
+        if path.is_empty() {
+            "body".to_owned()
+        } else {
+            path.to_owned()
+        }
+    };
+    match value {
+        serde_json::Value::String(text) => text.contains('\0').then(here),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(index, item)| nul_in(item, &format!("{path}[{index}]"))),
+        serde_json::Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            let child = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            if key.contains('\0') {
+                return Some(child);
+            }
+            nul_in(item, &child)
+        }),
+        _ => None,
+    }
 }
 
 /// The `{id}` and `{task_id}` segments of a task's route, both UUIDs; anything else is a 400
@@ -130,5 +177,38 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
                 message: "id must be a UUID".into(),
                 field: Some("id".into()),
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused_field(body: &[u8]) -> Option<String> {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, "application/json".parse().unwrap());
+        match parse_json::<serde_json::Value>(&headers, body) {
+            Ok(_) => None,
+            Err(ApiError::Invalid { status, field, .. }) => {
+                assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+                Some(field.expect("the field is named"))
+            }
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn text_with_a_nul_character_is_refused_naming_the_field() {
+        assert_eq!(
+            refused_field(br#"{"key": "HOT", "name": "=\u0000"}"#).as_deref(),
+            Some("name")
+        );
+        assert_eq!(
+            refused_field(br#"{"fields": [{"value": "ok"}, {"value": "a\u0000"}]}"#).as_deref(),
+            Some("fields[1].value")
+        );
+        assert_eq!(refused_field(br#""\u0000""#).as_deref(), Some("body"));
+        // An escaped backslash before `u0000` is ordinary text.
+        assert_eq!(refused_field(br#"{"name": "C:\\u0000"}"#), None);
     }
 }

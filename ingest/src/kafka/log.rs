@@ -172,10 +172,25 @@ impl KafkaLog {
     /// [`LogError::Broker`] when the broker refuses or does not answer.
     #[instrument(skip_all)]
     pub async fn ensure_topics(&self, topics: &[TopicName]) -> Result<(), LogError> {
+        // Only the missing ones: a cluster may refuse topic creation to applications (or not
+        // implement it) while the topics exist.
+        let producer = self.producer();
+        let timeout = self.config.request_timeout;
+        let metadata = blocking("metadata", move || {
+            producer.client().fetch_metadata(None, timeout)
+        })
+        .await?;
+        let existing: std::collections::HashSet<String> = metadata
+            .topics()
+            .iter()
+            .filter(|found| found.error().is_none() && !found.partitions().is_empty())
+            .map(|found| found.name().to_owned())
+            .collect();
         let partitions = i32::try_from(self.config.topic_partitions).unwrap_or(i32::MAX);
         let replication = i32::from(self.config.replication_factor);
         let new: Vec<NewTopic<'_>> = topics
             .iter()
+            .filter(|topic| !existing.contains(topic.as_str()))
             .map(|topic| {
                 NewTopic::new(
                     topic.as_str(),
@@ -184,6 +199,9 @@ impl KafkaLog {
                 )
             })
             .collect();
+        if new.is_empty() {
+            return Ok(());
+        }
         let options = AdminOptions::new().operation_timeout(Some(self.config.request_timeout));
         let results = self
             .admin

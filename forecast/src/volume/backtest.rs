@@ -142,9 +142,9 @@ pub const CANDIDATES: [ModelKind; 5] = [
     ModelKind::Ensemble,
 ];
 
-/// Inner backtest of the automatic choice: eight weekly origins before the real origin.
+/// Inner backtest of the automatic choice: four weekly origins before the real origin.
 const INNER_PLAN: BacktestPlan = BacktestPlan {
-    origins: 8,
+    origins: 4,
     horizon_days: 7,
     step_days: 7,
 };

@@ -20,3 +20,4 @@ mod security_policy;
 mod tasks;
 mod tickets;
 mod up;
+mod wfm;

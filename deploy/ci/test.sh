@@ -5,7 +5,8 @@
 #   - system packages: promtool (prometheus), cmake and clang (to build the HiGHS solver)
 #   - PostgreSQL on 127.0.0.1:5432
 #   - tansu, a Kafka-protocol broker, on 127.0.0.1:9092 with a SQLite store
-#   - the Python deltalake and pyarrow packages, the outside reader of the lake
+#   - the Python deltalake, pyarrow and duckdb packages: outside readers of the lake, and the
+#     independent computation the report tests compare with
 #   - the Python schemathesis and openapi-spec-validator packages, which fuzz and validate
 #     the OpenAPI document of a running server
 # then checks formatting and lints and runs every test of the workspace.
@@ -51,10 +52,10 @@ else
 fi
 
 step "Python readers of the lake"
-if python3 -c 'import deltalake, pyarrow' 2>/dev/null; then
-    echo "deltalake and pyarrow present"
+if python3 -c 'import deltalake, pyarrow, duckdb' 2>/dev/null; then
+    echo "deltalake, pyarrow and duckdb present"
 else
-    python3 -m pip install --quiet deltalake pyarrow
+    python3 -m pip install --quiet deltalake pyarrow duckdb
 fi
 
 step "schemathesis, the API fuzzer, and the OpenAPI validator"

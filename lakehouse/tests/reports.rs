@@ -832,10 +832,99 @@ async fn the_catalog_lists_every_report_once_with_its_columns() {
             "agent_performance",
             "agent_states",
             "ticket_intervals",
-            "tickets"
+            "tickets",
+            "survey_intervals",
+            "survey_answers"
         ]
     );
     for report in reports::catalog() {
         assert!(!report.definition().columns.is_empty());
     }
+}
+
+/// Tenant A: three respondents of one survey on 1 February 2026; tenant B: one.
+async fn survey_lake() -> (tempfile::TempDir, LakeReader) {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::in_dir(&dir.path().join("lake")).unwrap();
+    let mut rows = Rows::new(EventFamily::Surveys);
+    let answers: [(u128, &str, &str, &str, &str, i16); 8] = [
+        (TENANT_A, "r1", "ann", "2026-02-01T09:00:00Z", "csat", 5),
+        (TENANT_A, "r1", "ann", "2026-02-01T09:00:00Z", "nps", 10),
+        (TENANT_A, "r2", "ann", "2026-02-01T09:10:00Z", "csat", 3),
+        (TENANT_A, "r2", "ann", "2026-02-01T09:10:00Z", "nps", 9),
+        (TENANT_A, "r3", "bob", "2026-02-01T10:00:00Z", "csat", 4),
+        (TENANT_A, "r3", "bob", "2026-02-01T10:00:00Z", "nps", 8),
+        (TENANT_A, "r3", "bob", "2026-02-01T10:00:00Z", "ces", 2),
+        (TENANT_B, "r9", "eve", "2026-02-01T09:30:00Z", "csat", 1),
+    ];
+    for (tenant_n, response, agent, at, scale, score) in answers {
+        rows.push(
+            tenant_n,
+            "survey.answered",
+            at,
+            serde_json::json!({
+                "survey_id": "after-call", "response_id": response, "question_id": scale,
+                "scale": scale, "score": score, "subject_kind": "call",
+                "subject_id": format!("call-{response}"), "agent_id": agent,
+            }),
+        );
+    }
+    rows.land(&lake).await;
+    let reader = LakeReader::new(lake, ReaderConfig::default()).unwrap();
+    (dir, reader)
+}
+
+#[tokio::test]
+async fn survey_intervals_compute_csat_nps_and_effort_per_agent() {
+    let (_dir, reader) = survey_lake().await;
+    let scope = Scope::tenant(tenant(TENANT_A));
+    let day = [("from", "2026-02-01"), ("to", "2026-02-02")];
+    let total = table(&reader, &scope, "survey_intervals", &day).await;
+    // CSAT: 5 and 4 of 5, 3, 4; NPS: promoters 10 and 9, no detractor, 8 passive.
+    assert_eq!(
+        total.project(&[
+            "interval_start",
+            "responses",
+            "csat_answers",
+            "csat",
+            "csat_mean",
+            "nps_answers",
+            "nps",
+            "ces_mean"
+        ]),
+        ["2026-02-01T00:00:00|3|3|0.6666666666666666|4.0|3|66.66666666666667|2.0"],
+        "\n{}",
+        total.text
+    );
+    let by_agent = [day[0], day[1], ("by", "agent")];
+    let agents = table(&reader, &scope, "survey_intervals", &by_agent).await;
+    assert_eq!(
+        agents.project(&[
+            "agent_id",
+            "responses",
+            "csat",
+            "nps",
+            "ces_mean",
+            "drill_down"
+        ]),
+        [
+            "ann|2|0.5|100.0||/api/v1/reports/survey_answers?from=2026-02-01T00%3A00%3A00&to=2026-02-02T00%3A00%3A00&tz=UTC&agent=ann",
+            "bob|1|1.0|0.0|2.0|/api/v1/reports/survey_answers?from=2026-02-01T00%3A00%3A00&to=2026-02-02T00%3A00%3A00&tz=UTC&agent=bob",
+        ],
+        "\n{}",
+        agents.text
+    );
+    let ann = [day[0], day[1], ("agent", "ann")];
+    let answers = table(&reader, &scope, "survey_answers", &ann).await;
+    assert_eq!(
+        answers.project(&["response_id", "scale", "score", "subject_id"]),
+        [
+            "r1|csat|5|call-r1",
+            "r1|nps|10|call-r1",
+            "r2|csat|3|call-r2",
+            "r2|nps|9|call-r2"
+        ],
+        "\n{}",
+        answers.text
+    );
 }

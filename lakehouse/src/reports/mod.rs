@@ -13,6 +13,7 @@ pub mod agents;
 pub mod calls;
 pub mod params;
 mod query;
+pub mod surveys;
 pub mod tickets;
 
 use std::sync::Arc;
@@ -133,6 +134,8 @@ pub fn catalog() -> &'static [&'static dyn Report] {
         &agents::AgentStates,
         &tickets::TicketIntervals,
         &tickets::Tickets,
+        &surveys::SurveyIntervals,
+        &surveys::SurveyAnswers,
     ]
 }
 
@@ -246,6 +249,7 @@ mod tests {
                     "from" | "to" => continue,
                     "tz" => "Europe/Berlin",
                     "granularity" => "day",
+                    "by" if definition.name == "survey_intervals" => "agent",
                     "by" => "queue",
                     "sl_formula" => "offered",
                     "exclude_short_abandons" => "true",

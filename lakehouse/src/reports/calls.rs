@@ -502,9 +502,8 @@ impl Report for CallIntervals {
             .collect::<Vec<_>>()
             .join(", ");
         let dimension_select: String = columns.iter().map(|c| format!("{c}, ")).collect();
-        let text = format!(
-            "{facts}
-select interval_start,
+        let aggregates = format!(
+            "interval_start,
        {end} as interval_end,
        {dimension_select}count(*) filter (where {offered}) as offered,
        count(*) filter (where outcome = 'answered') as answered,
@@ -524,10 +523,7 @@ select interval_start,
        avg(cast(acw_sec as double)) filter (where outcome = 'answered') as avg_acw_sec,
        max(wait_sec) filter (where {offered}) as longest_wait_sec,
        cast(sum(transfers) filter (where outcome = 'answered') as double)
-           / nullif(count(*) filter (where outcome = 'answered'), 0) as transfer_rate
-from (select {bucket} as interval_start, * from call_facts) as bucketed
-group by {group}
-order by {group}"
+           / nullif(count(*) filter (where outcome = 'answered'), 0) as transfer_rate"
         );
         let drill = DrillDown::per_interval(
             "calls",
@@ -536,7 +532,8 @@ order by {group}"
             &dimensions,
             selection.carry(),
         );
-        Ok(sql.finish(text, Some(drill)))
+        let source = format!("(select {bucket} as interval_start, * from call_facts)");
+        Ok(sql.finish_per_interval(&facts, &aggregates, &source, &group, drill))
     }
 }
 

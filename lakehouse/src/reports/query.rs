@@ -86,6 +86,26 @@ impl Sql {
         format!("({})", terms.join(" or "))
     }
 
+    /// The query of an interval report over `source` (a relation with `interval_start` and
+    /// the breakdown columns): `columns` aggregated per `group`, each row linked to `detail`.
+    pub(crate) fn finish_per_interval(
+        self,
+        with: &str,
+        columns: &str,
+        source: &str,
+        group: &str,
+        drill: DrillDown,
+    ) -> Query {
+        let sql = format!(
+            "{with}
+select {columns}
+from {source} as bucketed
+group by {group}
+order by {group}"
+        );
+        self.finish(sql, Some(drill))
+    }
+
     pub(crate) fn finish(self, sql: String, drill: Option<DrillDown>) -> Query {
         Query {
             sql,

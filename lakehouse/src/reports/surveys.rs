@@ -252,9 +252,8 @@ impl Report for SurveyIntervals {
         } else {
             ("agent_id, ", "interval_start, agent_id")
         };
-        let text = format!(
-            "{answers}
-select interval_start,
+        let aggregates = format!(
+            "interval_start,
        {end} as interval_end,
        {select_agent}count(distinct response_id) as responses,
        count(*) filter (where scale = 'csat') as csat_answers,
@@ -265,10 +264,7 @@ select interval_start,
        100.0 * cast(count(*) filter (where scale = 'nps' and score >= 9)
                     - count(*) filter (where scale = 'nps' and score <= 6) as double)
            / nullif(count(*) filter (where scale = 'nps'), 0) as nps,
-       avg(cast(score as double)) filter (where scale = 'ces') as ces_mean
-from (select {bucket} as interval_start, * from selected) as bucketed
-group by {group}
-order by {group}"
+       avg(cast(score as double)) filter (where scale = 'ces') as ces_mean"
         );
         let drill = DrillDown::per_interval(
             "survey_answers",
@@ -277,7 +273,8 @@ order by {group}"
             &dimensions,
             selection.carry(),
         );
-        Ok(sql.finish(text, Some(drill)))
+        let source = format!("(select {bucket} as interval_start, * from selected)");
+        Ok(sql.finish_per_interval(&answers, &aggregates, &source, group, drill))
     }
 }
 

@@ -459,22 +459,8 @@ impl Report for CallIntervals {
     fn plan(&self, mut params: Params) -> Result<Query, ParamError> {
         let selection = CallSelection::take(&mut params)?;
         let granularity = params.take_parsed("granularity", Granularity::Minutes30)?;
-        let mut dimensions = Vec::new();
-        for name in params.take_list("by")? {
-            let dimension = match name.as_str() {
-                "queue" => Dimension::Queue,
-                "project" => Dimension::Project,
-                "agent" => Dimension::Agent,
-                other => {
-                    return Err(ParamError::new(
-                        "by",
-                        format!("`{other}` is not one of queue, project, agent"),
-                    ));
-                }
-            };
-            dimensions.push(dimension);
-        }
-        dimensions.sort_by_key(|dimension| *dimension as u8);
+        let dimensions =
+            params.take_breakdown(&[Dimension::Queue, Dimension::Project, Dimension::Agent])?;
         params.finish(&accepted(&INTERVAL_PARAMS))?;
 
         let mut sql = Sql::default();

@@ -315,6 +315,29 @@ impl Params {
         Ok(list)
     }
 
+    /// The breakdown asked for with `by` (comma-separated or repeated), each one of
+    /// `allowed`, in the order of `allowed`.
+    ///
+    /// # Errors
+    ///
+    /// Naming `by` when a value is not one of `allowed`.
+    pub fn take_breakdown(&mut self, allowed: &[Dimension]) -> Result<Vec<Dimension>, ParamError> {
+        let mut dimensions = Vec::new();
+        for name in self.take_list("by")? {
+            let dimension = allowed
+                .iter()
+                .copied()
+                .find(|dimension| dimension.as_str() == name)
+                .ok_or_else(|| {
+                    let names: Vec<&str> = allowed.iter().map(Dimension::as_str).collect();
+                    ParamError::new("by", format!("`{name}` is not one of {}", names.join(", ")))
+                })?;
+            dimensions.push(dimension);
+        }
+        dimensions.sort_by_key(|dimension| allowed.iter().position(|a| a == dimension));
+        Ok(dimensions)
+    }
+
     /// Refuses parameters the report did not consume.
     ///
     /// # Errors

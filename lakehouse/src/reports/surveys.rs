@@ -231,16 +231,7 @@ impl Report for SurveyIntervals {
     fn plan(&self, mut params: Params) -> Result<Query, ParamError> {
         let selection = AnswerSelection::take(&mut params)?;
         let granularity = params.take_parsed("granularity", Granularity::Day)?;
-        let mut dimensions = Vec::new();
-        for name in params.take_list("by")? {
-            if name != "agent" {
-                return Err(ParamError::new(
-                    "by",
-                    format!("`{name}` is not agent, the one breakdown of survey answers"),
-                ));
-            }
-            dimensions.push(Dimension::Agent);
-        }
+        let dimensions = params.take_breakdown(&[Dimension::Agent])?;
         params.finish(&accepted(&INTERVAL_PARAMS))?;
 
         let mut sql = Sql::default();

@@ -398,18 +398,6 @@ ticket_facts as (
     }
 }
 
-fn dimension(name: &str) -> Result<Dimension, ParamError> {
-    match name {
-        "channel" => Ok(Dimension::Channel),
-        "project" => Ok(Dimension::Project),
-        "queue" => Ok(Dimension::Queue),
-        other => Err(ParamError::new(
-            "by",
-            format!("`{other}` is not one of channel, project, queue"),
-        )),
-    }
-}
-
 /// `ticket_intervals`: flow and quality of tickets per interval.
 #[derive(Debug, Clone, Copy)]
 pub struct TicketIntervals;
@@ -422,16 +410,8 @@ impl Report for TicketIntervals {
     fn plan(&self, mut params: Params) -> Result<Query, ParamError> {
         let selection = TicketSelection::take(&mut params)?;
         let granularity = params.take_parsed("granularity", Granularity::Day)?;
-        let mut dimensions = params
-            .take_list("by")?
-            .iter()
-            .map(|name| dimension(name))
-            .collect::<Result<Vec<_>, _>>()?;
-        dimensions.sort_by_key(|dimension| match dimension {
-            Dimension::Channel => 0,
-            Dimension::Project => 1,
-            _ => 2,
-        });
+        let dimensions =
+            params.take_breakdown(&[Dimension::Channel, Dimension::Project, Dimension::Queue])?;
         params.finish(&accepted(&INTERVAL_PARAMS))?;
 
         let mut sql = Sql::default();

@@ -178,13 +178,11 @@ impl Encoder {
     fn write(&mut self, batch: &RecordBatch) -> Result<Vec<u8>, ExportError> {
         match self {
             Encoder::Json { schema, rows } => {
-                let mut out = Vec::new();
-                if *rows == 0 {
-                    out.extend_from_slice(b"{\"columns\":");
-                    serde_json::to_writer(&mut out, &columns(schema))
-                        .map_err(|error| ExportError::Encode(error.to_string()))?;
-                    out.extend_from_slice(b",\"rows\":[");
-                }
+                let mut out = if *rows == 0 {
+                    json_head(schema)?
+                } else {
+                    Vec::new()
+                };
                 let mut lines = Vec::new();
                 let mut writer = json::WriterBuilder::new()
                     .with_explicit_nulls(true)
@@ -230,13 +228,11 @@ impl Encoder {
     fn finish(self) -> Result<Vec<u8>, ExportError> {
         match self {
             Encoder::Json { schema, rows } => {
-                let mut out = Vec::new();
-                if rows == 0 {
-                    out.extend_from_slice(b"{\"columns\":");
-                    serde_json::to_writer(&mut out, &columns(&schema))
-                        .map_err(|error| ExportError::Encode(error.to_string()))?;
-                    out.extend_from_slice(b",\"rows\":[");
-                }
+                let mut out = if rows == 0 {
+                    json_head(&schema)?
+                } else {
+                    Vec::new()
+                };
                 out.extend_from_slice(b"]}");
                 Ok(out)
             }
@@ -256,6 +252,15 @@ impl Encoder {
             }
         }
     }
+}
+
+/// The start of a JSON export: `{"columns": […], "rows": [`.
+fn json_head(schema: &Schema) -> Result<Vec<u8>, ExportError> {
+    let mut out = b"{\"columns\":".to_vec();
+    serde_json::to_writer(&mut out, &columns(schema))
+        .map_err(|error| ExportError::Encode(error.to_string()))?;
+    out.extend_from_slice(b",\"rows\":[");
+    Ok(out)
 }
 
 #[derive(Serialize)]

@@ -136,6 +136,7 @@ impl Envelope {
             Event::Attendance(event) => event.columns().push_cells(&mut cells),
             Event::Surveys(event) => event.columns().push_cells(&mut cells),
             Event::Qa(event) => event.columns().push_cells(&mut cells),
+            Event::Customers(event) => event.columns().push_cells(&mut cells),
         }
         Row::new(self.family(), cells)
     }

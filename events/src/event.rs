@@ -17,6 +17,10 @@ use crate::calls::{
     CallAnswered, CallEnded, CallEvent, CallHeld, CallOffered, CallRingNoAnswer, CallTransferred,
     CallUnheld,
 };
+use crate::customers::{
+    CustomerCreated, CustomerEvent, CustomerFlagResolved, CustomerFlagged, CustomerIdentityAdded,
+    CustomerIdentityRemoved, CustomerMerged, CustomerUpdated,
+};
 use crate::qa::{QaEvaluated, QaEvent};
 use crate::surveys::{SurveyAnswered, SurveyEvent};
 use crate::tickets::{
@@ -150,6 +154,15 @@ catalog! {
     Qa(QaEvent) {
         Evaluated(QaEvaluated) = "qa.evaluated" @ 1,
     }
+    Customers(CustomerEvent) {
+        Created(CustomerCreated) = "customer.created" @ 1,
+        Updated(CustomerUpdated) = "customer.updated" @ 1,
+        Merged(CustomerMerged) = "customer.merged" @ 1,
+        IdentityAdded(CustomerIdentityAdded) = "customer.identity_added" @ 1,
+        IdentityRemoved(CustomerIdentityRemoved) = "customer.identity_removed" @ 1,
+        Flagged(CustomerFlagged) = "customer.flagged" @ 1,
+        FlagResolved(CustomerFlagResolved) = "customer.flag_resolved" @ 1,
+    }
 }
 
 impl Event {
@@ -178,6 +191,7 @@ mod tests {
             (EventFamily::Attendance, "attendance."),
             (EventFamily::Surveys, "survey."),
             (EventFamily::Qa, "qa."),
+            (EventFamily::Customers, "customer."),
         ];
         for event_type in EventType::ALL {
             let (_, prefix) = prefixes
@@ -190,7 +204,7 @@ mod tests {
                 Some(*event_type)
             );
         }
-        assert_eq!(EventType::ALL.len(), 20);
+        assert_eq!(EventType::ALL.len(), 27);
         assert_eq!(EventType::from_wire_name("call.teleported"), None);
     }
 }

@@ -14,6 +14,7 @@ use arrow_schema::SchemaRef;
 use crate::agent_state::AgentStateColumns;
 use crate::attendance::AttendanceColumns;
 use crate::calls::CallColumns;
+use crate::customers::CustomerColumns;
 use crate::qa::QaColumns;
 use crate::row::{LazySchema, family_schema};
 use crate::surveys::SurveyColumns;
@@ -34,6 +35,8 @@ pub enum EventFamily {
     Surveys,
     /// Quality evaluations of calls and tickets.
     Qa,
+    /// Customer records: created, changed, merged, flagged.
+    Customers,
 }
 
 static CALLS_SCHEMA: LazySchema = LazyLock::new(|| family_schema(CallColumns::fields()));
@@ -43,16 +46,18 @@ static AGENT_STATE_SCHEMA: LazySchema =
 static ATTENDANCE_SCHEMA: LazySchema = LazyLock::new(|| family_schema(AttendanceColumns::fields()));
 static SURVEYS_SCHEMA: LazySchema = LazyLock::new(|| family_schema(SurveyColumns::fields()));
 static QA_SCHEMA: LazySchema = LazyLock::new(|| family_schema(QaColumns::fields()));
+static CUSTOMERS_SCHEMA: LazySchema = LazyLock::new(|| family_schema(CustomerColumns::fields()));
 
 impl EventFamily {
     /// Every family.
-    pub const ALL: [EventFamily; 6] = [
+    pub const ALL: [EventFamily; 7] = [
         EventFamily::Calls,
         EventFamily::Tickets,
         EventFamily::AgentState,
         EventFamily::Attendance,
         EventFamily::Surveys,
         EventFamily::Qa,
+        EventFamily::Customers,
     ];
 
     /// The family's short name, also the lake table's name.
@@ -64,6 +69,7 @@ impl EventFamily {
             EventFamily::Attendance => "attendance",
             EventFamily::Surveys => "surveys",
             EventFamily::Qa => "qa",
+            EventFamily::Customers => "customers",
         }
     }
 
@@ -76,6 +82,7 @@ impl EventFamily {
             EventFamily::Attendance => "tenet.attendance.v1",
             EventFamily::Surveys => "tenet.surveys.v1",
             EventFamily::Qa => "tenet.qa.v1",
+            EventFamily::Customers => "tenet.customers.v1",
         }
     }
 
@@ -94,6 +101,7 @@ impl EventFamily {
             EventFamily::Attendance => &ATTENDANCE_SCHEMA,
             EventFamily::Surveys => &SURVEYS_SCHEMA,
             EventFamily::Qa => &QA_SCHEMA,
+            EventFamily::Customers => &CUSTOMERS_SCHEMA,
         };
         SchemaRef::clone(schema)
     }
@@ -108,7 +116,7 @@ impl fmt::Display for EventFamily {
 /// The error returned for a family name that is not one of [`EventFamily::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown event family `{0}`; expected one of calls, tickets, agent_state, attendance, surveys, qa"
+    "unknown event family `{0}`; expected one of calls, tickets, agent_state, attendance, surveys, qa, customers"
 )]
 pub struct UnknownFamily(String);
 

@@ -362,6 +362,11 @@ external_id!(
     "comment id"
 );
 external_id!(
+    /// A flag on a customer (a conflict, a broken commitment).
+    FlagId,
+    "flag id"
+);
+external_id!(
     /// A survey definition.
     SurveyId,
     "survey id"

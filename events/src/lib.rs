@@ -14,7 +14,7 @@
 //!   grouped into families; a family is one topic ([`EventFamily::topic`]) and one lake table
 //!   ([`EventFamily::arrow_schema`]).
 //! - The payloads, one module per family: [`calls`], [`tickets`], [`agent_state`],
-//!   [`attendance`], [`surveys`], [`qa`].
+//!   [`attendance`], [`surveys`], [`qa`], [`customers`].
 //! - [`trace`]: the request, operation and phase ids that travel with HTTP requests and log
 //!   records between components.
 //! - [`row`]: an event flattened into its table's columns ([`Envelope::to_row`]).
@@ -24,6 +24,7 @@
 pub mod agent_state;
 pub mod attendance;
 pub mod calls;
+pub mod customers;
 pub mod decode;
 pub mod envelope;
 pub mod event;

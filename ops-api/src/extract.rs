@@ -123,16 +123,79 @@ fn nul_in(value: &serde_json::Value, path: &str) -> Option<String> {
     }
 }
 
-/// The `{id}` and `{task_id}` segments of a task's route, both UUIDs; anything else is a 400
-/// naming the segment.
-pub struct TaskPath {
-    /// The ticket.
-    pub ticket: Uuid,
-    /// The task.
-    pub task: Uuid,
+/// Nested objects of request bodies. Serde also accepts a struct written as an array of its
+/// fields in order (`[null, null]` for `{"language": null, "contact_hours": null}`); the API
+/// takes objects only, so nested structs deserialize through these (`deserialize_with`),
+/// which refuse anything but an object and name the inner field at fault.
+pub(crate) mod object {
+    use serde::de::{DeserializeOwned, Error};
+    use serde::{Deserialize, Deserializer};
+    use serde_json::{Map, Value};
+
+    /// A struct deserialized from an object only.
+    struct Object<T>(T);
+
+    impl<'de, T: DeserializeOwned> Deserialize<'de> for Object<T> {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            let map = Map::<String, Value>::deserialize(deserializer)?;
+            serde_path_to_error::deserialize(Value::Object(map))
+                .map(Object)
+                .map_err(|error| {
+                    let path = error.path().to_string();
+                    D::Error::custom(format!("{path}: {}", error.into_inner()))
+                })
+        }
+    }
+
+    /// A nested object.
+    pub(crate) fn required<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: DeserializeOwned,
+    {
+        Object::deserialize(deserializer).map(|Object(value)| value)
+    }
+
+    /// A nested object or `null`.
+    pub(crate) fn optional<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: DeserializeOwned,
+    {
+        Option::<Object<T>>::deserialize(deserializer).map(|value| value.map(|Object(value)| value))
+    }
+
+    /// A nested object or `null` (which clears it: `Some(None)`); absent is `None`, with
+    /// `#[serde(default)]`.
+    pub(crate) fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: DeserializeOwned,
+    {
+        optional(deserializer).map(Some)
+    }
+
+    /// A list of objects.
+    pub(crate) fn list<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: DeserializeOwned,
+    {
+        Vec::<Object<T>>::deserialize(deserializer)
+            .map(|items| items.into_iter().map(|Object(item)| item).collect())
+    }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for TaskPath {
+/// The `{id}` segment of a route and the one after it (`{task_id}`, `{flag_id}`...), both
+/// UUIDs: a record and one of its parts. Anything else is a 400 naming the segment.
+pub struct ChildPath {
+    /// The record (`{id}`).
+    pub parent: Uuid,
+    /// Its part.
+    pub child: Uuid,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ChildPath {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
@@ -143,21 +206,22 @@ impl<S: Send + Sync> FromRequestParts<S> for TaskPath {
                 message: rejection.body_text(),
                 field: None,
             })?;
-        let uuid = |name: &str| {
-            segments
-                .iter()
-                .find(|(key, _)| key == name)
-                .and_then(|(_, value)| Uuid::parse_str(value).ok())
-                .ok_or_else(|| ApiError::Invalid {
-                    status: StatusCode::BAD_REQUEST,
-                    message: format!("{name} must be a UUID"),
-                    field: Some(name.to_owned()),
-                })
+        let uuid = |(name, value): &(String, String)| {
+            Uuid::parse_str(value).map_err(|_| ApiError::Invalid {
+                status: StatusCode::BAD_REQUEST,
+                message: format!("{name} must be a UUID"),
+                field: Some(name.clone()),
+            })
         };
-        Ok(Self {
-            ticket: uuid("id")?,
-            task: uuid("task_id")?,
-        })
+        match segments.as_slice() {
+            [parent, child] if parent.0 == "id" => Ok(Self {
+                parent: uuid(parent)?,
+                child: uuid(child)?,
+            }),
+            _ => Err(ApiError::internal(
+                "ChildPath is mounted on a route without {id} and one segment after it",
+            )),
+        }
     }
 }
 

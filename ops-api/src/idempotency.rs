@@ -128,3 +128,53 @@ pub async fn release(db: &Database, tenant: TenantId, key: &str) -> Result<(), s
     });
     Ok(())
 }
+
+/// Runs the creation `create` at most once per `Idempotency-Key`: a first request runs it and
+/// records its answer (a 201 with the created record's JSON), a repeat of the same request gets
+/// that answer again, and a failed creation frees the key for a retry. Without the header it
+/// simply runs `create`.
+///
+/// # Errors
+/// The errors of [`claim`] and of `create`; database errors.
+pub async fn create_once<T, E>(
+    db: &Database,
+    tenant: TenantId,
+    headers: &HeaderMap,
+    body: &[u8],
+    create: impl AsyncFnOnce() -> Result<T, E>,
+) -> Result<axum::response::Response, ApiError>
+where
+    T: serde::Serialize,
+    ApiError: From<E>,
+{
+    use axum::response::IntoResponse;
+
+    let json_answer = |status: StatusCode, json: String| {
+        (
+            status,
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            json,
+        )
+            .into_response()
+    };
+    let key = match claim(db, tenant, headers, body).await? {
+        Some(Claim::Replay(status, body)) => return Ok(json_answer(status, body)),
+        Some(Claim::Fresh(key)) => Some(key),
+        None => None,
+    };
+    match create().await {
+        Ok(created) => {
+            let json = serde_json::to_string(&created).map_err(ApiError::internal)?;
+            if let Some(key) = key {
+                finish(db, tenant, &key, StatusCode::CREATED, &json).await?;
+            }
+            Ok(json_answer(StatusCode::CREATED, json))
+        }
+        Err(error) => {
+            if let Some(key) = key {
+                release(db, tenant, &key).await?;
+            }
+            Err(error.into())
+        }
+    }
+}

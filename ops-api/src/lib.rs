@@ -6,7 +6,9 @@
 //! the workspace's `migrations/`), the authentication of every `/api/v1` request, and the
 //! routes under `/api/v1` that the `tenet` binary mounts.
 
+pub mod audit;
 pub mod auth;
+pub mod customers;
 pub mod db;
 pub mod error;
 pub mod extract;
@@ -16,9 +18,11 @@ pub mod outbox;
 pub mod passwords;
 pub mod projects;
 pub mod rbac;
+pub mod redaction;
 pub mod routes;
 pub mod security_policy;
 pub mod sessions;
+pub mod sla;
 pub mod tasks;
 pub mod tenants;
 pub mod throttle;

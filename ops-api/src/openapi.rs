@@ -114,6 +114,38 @@ pub enum TicketPrioritySchema {
     Urgent,
 }
 
+/// How a customer reaches the center (wire names of `tenet_events::customers::IdentityKind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = IdentityKind)]
+pub enum IdentityKindSchema {
+    /// A phone number in international format (E.164), e.g. `+79991234567`.
+    Phone,
+    /// An e-mail address.
+    Email,
+    /// A Telegram user name or numeric id.
+    Telegram,
+    /// A WhatsApp id.
+    Whatsapp,
+    /// A Viber id.
+    Viber,
+    /// A VK id.
+    Vk,
+    /// A web-chat visitor id.
+    WebChat,
+}
+
+/// What a flag on a customer says (wire names of `tenet_events::customers::FlagKind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = FlagKind)]
+pub enum FlagKindSchema {
+    /// A conflict with the customer (a dispute, an escalated complaint, abuse).
+    Conflict,
+    /// A commitment to the customer that was not kept (a promised call-back, a visit).
+    BrokenCommitment,
+}
+
 /// Who acted: a user, an API token or the platform itself (`tenet_events::identity::Principal`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
@@ -150,6 +182,8 @@ pub enum PrincipalSchema {
         routes::projects::create,
         routes::projects::get,
         routes::projects::add_member,
+        routes::projects::sla_policy,
+        routes::projects::put_sla_policy,
         routes::tickets::list,
         routes::tickets::create,
         routes::tickets::get,
@@ -157,6 +191,8 @@ pub enum PrincipalSchema {
         routes::tickets::comments,
         routes::tickets::comment,
         routes::tickets::history,
+        routes::tickets::redact_history,
+        routes::tickets::redact_comment,
         routes::tasks::list,
         routes::tasks::create,
         routes::tasks::update,
@@ -164,6 +200,18 @@ pub enum PrincipalSchema {
         routes::tasks::log_time,
         routes::security_policy::get,
         routes::security_policy::put,
+        routes::customers::list,
+        routes::customers::create,
+        routes::customers::get,
+        routes::customers::update,
+        routes::customers::add_identity,
+        routes::customers::remove_identity,
+        routes::customers::merge,
+        routes::customers::split,
+        routes::customers::raise_flag,
+        routes::customers::resolve_flag,
+        routes::customers::history,
+        routes::customers::audit_log,
     ),
     components(schemas(ErrorBody)),
     modifiers(&Shared)
@@ -233,6 +281,11 @@ fn tags() -> Vec<Tag> {
             "Tickets from every channel, their comments and history.",
         ),
         ("security", "The tenant's security policy."),
+        (
+            "customers",
+            "One customer across phone numbers, e-mails and messengers: the customer 360.",
+        ),
+        ("audit", "Who read whose personal data."),
     ]
     .into_iter()
     .map(|(name, description)| {
@@ -384,6 +437,7 @@ mod tests {
     use serde::Serialize;
     use serde::de::DeserializeOwned;
     use tenet_events::Role;
+    use tenet_events::customers::{FlagKind, IdentityKind};
     use tenet_events::identity::Principal;
     use tenet_events::tickets::{Channel, TicketPriority, TicketStatus};
 
@@ -468,8 +522,20 @@ mod tests {
         all
     }
 
+    fn flag_kinds() -> Vec<FlagKind> {
+        let all = vec![FlagKind::Conflict, FlagKind::BrokenCommitment];
+        for kind in &all {
+            match kind {
+                FlagKind::Conflict | FlagKind::BrokenCommitment => {}
+            }
+        }
+        all
+    }
+
     #[test]
     fn mirror_enums_carry_the_wire_names_of_the_event_contract() {
+        mirrors::<IdentityKind, IdentityKindSchema>(&IdentityKind::ALL, 7);
+        mirrors::<FlagKind, FlagKindSchema>(&flag_kinds(), 2);
         mirrors::<Role, RoleSchema>(&Role::ALL, 9);
         mirrors::<Channel, ChannelSchema>(&channels(), 7);
         mirrors::<TicketStatus, TicketStatusSchema>(&statuses(), 6);

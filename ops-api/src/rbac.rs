@@ -21,6 +21,8 @@ pub enum Action {
     TicketUpdate,
     /// Comment on tickets.
     TicketComment,
+    /// Redact values in a ticket's history and the text of its comments.
+    TicketRedact,
     /// See projects.
     ProjectRead,
     /// Create projects and manage their members.
@@ -39,15 +41,22 @@ pub enum Action {
     ReportRead,
     /// Run ad-hoc read-only SQL over the lake.
     ReportQuery,
+    /// Find and read customers: their identities, preferences, flags and history.
+    CustomerRead,
+    /// Create, change, merge and split customers; raise and resolve their flags.
+    CustomerManage,
+    /// Read the audit log of personal-data reads.
+    AuditRead,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 17] = [
         Action::TicketRead,
         Action::TicketCreate,
         Action::TicketUpdate,
         Action::TicketComment,
+        Action::TicketRedact,
         Action::ProjectRead,
         Action::ProjectManage,
         Action::UserRead,
@@ -57,6 +66,9 @@ impl Action {
         Action::SecurityPolicyManage,
         Action::ReportRead,
         Action::ReportQuery,
+        Action::CustomerRead,
+        Action::CustomerManage,
+        Action::AuditRead,
     ];
 }
 
@@ -80,7 +92,14 @@ pub fn scope(role: Role, action: Action) -> Scope {
     use Scope::*;
     match (role, action) {
         (Role::Admin, _) => Tenant,
-        (_, EventIngest | SecurityPolicyManage) => Denied,
+        (_, EventIngest | SecurityPolicyManage | AuditRead) => Denied,
+        // Customers are the tenant's, whichever project they call about: those who answer
+        // them find and keep them; executors, QA, HR and client companies do not.
+        (
+            Role::ProjectGroupManager | Role::ProjectManager | Role::Operator,
+            CustomerRead | CustomerManage,
+        ) => Tenant,
+        (_, CustomerRead | CustomerManage) => Denied,
 
         (Role::ProjectGroupManager, UserManage) => Denied,
         (Role::ProjectGroupManager, _) => Tenant,
@@ -90,7 +109,10 @@ pub fn scope(role: Role, action: Action) -> Scope {
         (Role::ProjectManager, _) => Projects,
 
         (Role::Operator, UserRead) => Tenant,
-        (Role::Operator, ProjectManage | UserManage | WorkforcePlan | ReportQuery) => Denied,
+        (
+            Role::Operator,
+            ProjectManage | UserManage | WorkforcePlan | ReportQuery | TicketRedact,
+        ) => Denied,
         (Role::Operator, _) => Projects,
 
         (Role::Executor, TicketRead | TicketUpdate | TicketComment) => Assigned,
@@ -167,6 +189,37 @@ mod tests {
                 Scope::Denied
             };
             assert_eq!(scope(role, Action::UserManage), expected, "{role}");
+        }
+    }
+
+    #[test]
+    fn only_admins_read_the_audit_log() {
+        for role in Role::ALL {
+            assert_eq!(
+                scope(role, Action::AuditRead) == Scope::Denied,
+                role != Role::Admin,
+                "{role}"
+            );
+        }
+    }
+
+    #[test]
+    fn customer_records_are_for_those_who_serve_customers() {
+        for role in [Role::Customer, Role::Executor, Role::QaEvaluator, Role::Hr] {
+            assert_eq!(scope(role, Action::CustomerRead), Scope::Denied, "{role}");
+        }
+        assert_eq!(scope(Role::Operator, Action::CustomerManage), Scope::Tenant);
+    }
+
+    #[test]
+    fn only_managers_redact_ticket_history() {
+        for role in Role::ALL {
+            let expected = match role {
+                Role::Admin | Role::ProjectGroupManager => Scope::Tenant,
+                Role::ProjectManager => Scope::Projects,
+                _ => Scope::Denied,
+            };
+            assert_eq!(scope(role, Action::TicketRedact), expected, "{role}");
         }
     }
 

@@ -4,22 +4,23 @@
 //! enqueues the event describing it in the outbox. Updates name the version they were based
 //! on, so two operators cannot overwrite each other silently.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tenet_events::identity::Principal;
-use tenet_events::ids::{AgentId, CommentId, ProjectId, TicketId};
+use tenet_events::ids::{AgentId, CommentId, CustomerId, ProjectId, TicketId};
 use tenet_events::tickets::{
     Author, Channel, TicketAssigned, TicketClosed, TicketCommented, TicketCreated, TicketPriority,
     TicketReopened, TicketStatus, TicketStatusChanged,
 };
-use tenet_events::{Actor, Envelope, OccurredAt, TraceContext};
+use tenet_events::{Actor, Envelope, OccurredAt, Role, TraceContext};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::Database;
 use crate::outbox::OutboxRecord;
 use crate::rbac::Scope;
+use crate::sla::{self, Clock, TicketSla};
 use crate::{enqueue, on_backend};
 
 /// A stored ticket.
@@ -46,12 +47,45 @@ pub struct Ticket {
     pub priority: TicketPriority,
     /// Who works it.
     pub assignee_id: Option<Uuid>,
+    /// The customer who asked.
+    pub customer_id: Option<Uuid>,
+    /// Its service-level clocks; `null` when its project had no SLA policy when it was created.
+    pub sla: Option<TicketSla>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
     /// Its version: send it back with a change.
     pub version: i64,
+    /// What the SLA clocks are computed from.
+    #[serde(skip)]
+    pub(crate) clocks: SlaState,
+}
+
+/// The stored SLA state of a ticket.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct SlaState {
+    /// The project's policy version it is measured by.
+    pub(crate) policy_version: Option<i64>,
+    pub(crate) first_response_due_at: Option<DateTime<Utc>>,
+    pub(crate) resolution_due_at: Option<DateTime<Utc>>,
+    pub(crate) first_responded_at: Option<DateTime<Utc>>,
+    pub(crate) resolved_at: Option<DateTime<Utc>>,
+}
+
+impl SlaState {
+    /// The clocks as of `now`.
+    fn view(&self, now: DateTime<Utc>) -> Option<TicketSla> {
+        self.policy_version.map(|policy_version| TicketSla {
+            policy_version,
+            first_response: self
+                .first_response_due_at
+                .map(|due| Clock::at(due, self.first_responded_at, now)),
+            resolution: self
+                .resolution_due_at
+                .map(|due| Clock::at(due, self.resolved_at, now)),
+        })
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -65,13 +99,21 @@ struct TicketRow {
     status: String,
     priority: String,
     assignee_id: Option<Uuid>,
+    customer_id: Option<Uuid>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     version: i64,
+    sla_policy_version: Option<i64>,
+    first_response_due_at: Option<DateTime<Utc>>,
+    resolution_due_at: Option<DateTime<Utc>>,
+    first_responded_at: Option<DateTime<Utc>>,
+    resolved_at: Option<DateTime<Utc>>,
 }
 
 const COLUMNS: &str = "id, project_id, number, subject, description, channel, status, priority, \
-                       assignee_id, created_at, updated_at, version";
+                       assignee_id, customer_id, created_at, updated_at, version, \
+                       sla_policy_version, first_response_due_at, resolution_due_at, \
+                       first_responded_at, resolved_at";
 
 fn stored<T: DeserializeOwned>(column: &'static str, text: &str) -> Result<T, sqlx::Error> {
     serde_json::from_value(serde_json::Value::String(text.to_owned())).map_err(|error| {
@@ -86,6 +128,13 @@ impl TryFrom<TicketRow> for Ticket {
     type Error = sqlx::Error;
 
     fn try_from(row: TicketRow) -> Result<Self, Self::Error> {
+        let clocks = SlaState {
+            policy_version: row.sla_policy_version,
+            first_response_due_at: row.first_response_due_at,
+            resolution_due_at: row.resolution_due_at,
+            first_responded_at: row.first_responded_at,
+            resolved_at: row.resolved_at,
+        };
         Ok(Ticket {
             id: row.id,
             project_id: row.project_id,
@@ -96,9 +145,12 @@ impl TryFrom<TicketRow> for Ticket {
             status: stored("status", &row.status)?,
             priority: stored("priority", &row.priority)?,
             assignee_id: row.assignee_id,
+            customer_id: row.customer_id,
+            sla: clocks.view(Utc::now()),
             created_at: row.created_at,
             updated_at: row.updated_at,
             version: row.version,
+            clocks,
         })
     }
 }
@@ -163,6 +215,8 @@ pub struct NewTicket {
     pub priority: TicketPriority,
     /// Who should work it.
     pub assignee_id: Option<Uuid>,
+    /// The customer who asked, already checked to be a current customer of the tenant.
+    pub customer_id: Option<Uuid>,
 }
 
 fn actor_json(actor: &Actor) -> String {
@@ -190,8 +244,19 @@ pub async fn create(
     if let Some(assignee) = new.assignee_id {
         ensure_assignee(db, actor, assignee).await?;
     }
-    let now = Utc::now();
+    // Microseconds, as PostgreSQL stores them, so answers match later reads.
+    let now = Utc::now().trunc_subsecs(6);
     let id = Uuid::now_v7();
+    let policy = sla::current(db, actor, new.project_id).await?;
+    let clocks = policy.as_ref().map_or_else(SlaState::default, |policy| {
+        let (first_response_due_at, resolution_due_at) = sla::due_times(policy, new.priority, now);
+        SlaState {
+            policy_version: Some(policy.version),
+            first_response_due_at,
+            resolution_due_at,
+            ..SlaState::default()
+        }
+    });
     let tenant = actor.tenant_id.as_uuid();
     let envelope = Envelope::new(
         actor.tenant_id,
@@ -199,7 +264,9 @@ pub async fn create(
         TicketCreated {
             ticket_id: ticket_id(id),
             channel: new.channel,
-            customer_id: None,
+            customer_id: new
+                .customer_id
+                .and_then(|customer| CustomerId::parse(customer.to_string()).ok()),
             project_id: ProjectId::parse(new.project_id.to_string()).ok(),
             queue_id: None,
             priority: Some(new.priority),
@@ -218,8 +285,9 @@ pub async fn create(
         .await?;
         sqlx::query(
             "insert into tickets (id, tenant_id, project_id, number, subject, description, channel, \
-             status, priority, assignee_id, created_at, updated_at) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+             status, priority, assignee_id, customer_id, created_at, updated_at, sla_policy_version, \
+             first_response_due_at, resolution_due_at) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15)",
         )
         .bind(id)
         .bind(tenant)
@@ -231,7 +299,11 @@ pub async fn create(
         .bind(TicketStatus::New.as_str())
         .bind(new.priority.as_str())
         .bind(new.assignee_id)
+        .bind(new.customer_id)
         .bind(now)
+        .bind(clocks.policy_version)
+        .bind(clocks.first_response_due_at)
+        .bind(clocks.resolution_due_at)
         .execute(&mut *tx)
         .await?;
         sqlx::query(
@@ -260,9 +332,12 @@ pub async fn create(
         status: TicketStatus::New,
         priority: new.priority,
         assignee_id: new.assignee_id,
+        customer_id: new.customer_id,
+        sla: clocks.view(now),
         created_at: now,
         updated_at: now,
         version: 1,
+        clocks,
     })
 }
 
@@ -312,6 +387,8 @@ const VISIBLE: &str = "($2 or ($3 and t.project_id in (select m.project_id from 
 pub struct TicketFilter {
     /// Only this project.
     pub project_id: Option<Uuid>,
+    /// Only this customer's.
+    pub customer_id: Option<Uuid>,
     /// Only this status.
     pub status: Option<TicketStatus>,
     /// Only tickets assigned to this user.
@@ -364,6 +441,7 @@ pub async fn list(
         "select {COLUMNS} from tickets t where t.tenant_id = $1 and {VISIBLE} \
          and ($6 is null or t.project_id = $6) and ($7 is null or t.status = $7) \
          and ($8 is null or t.assignee_id = $8) and ($9 is null or t.id > $9) \
+         and ($11 is null or t.customer_id = $11) \
          order by t.id limit $10"
     );
     let rows: Vec<TicketRow> = on_backend!(db, |pool| {
@@ -378,10 +456,83 @@ pub async fn list(
             .bind(filter.assignee_id)
             .bind(filter.after)
             .bind(filter.limit)
+            .bind(filter.customer_id)
             .fetch_all(pool)
             .await?
     });
     rows.into_iter().map(Ticket::try_from).collect()
+}
+
+/// A customer's tickets as the caller may see them: how many, how many still open, and the
+/// first and latest.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CustomerTickets {
+    /// How many tickets the customer has.
+    pub total: i64,
+    /// How many of them are neither solved nor closed.
+    pub open: i64,
+    /// When the first was created.
+    pub first_contact_at: Option<DateTime<Utc>>,
+    /// When the latest was created.
+    pub last_contact_at: Option<DateTime<Utc>>,
+    /// The latest tickets, newest first (at most 20); the rest through
+    /// `GET /api/v1/tickets?customer_id=`.
+    pub recent: Vec<Ticket>,
+}
+
+/// The tickets of `customer` the caller may see.
+///
+/// # Errors
+/// Database errors.
+pub async fn of_customer(
+    db: &Database,
+    actor: &Actor,
+    visibility: Visibility,
+    customer: Uuid,
+) -> Result<CustomerTickets, sqlx::Error> {
+    let (all, projects, assigned) = visibility.flags();
+    let tenant = actor.tenant_id.as_uuid();
+    let mine = format!("t.tenant_id = $1 and {VISIBLE} and t.customer_id = $6");
+    let counts = format!(
+        "select count(*), coalesce(sum(case when t.status in ('solved', 'closed') then 0 else 1 end), 0) \
+         from tickets t where {mine}"
+    );
+    let newest =
+        format!("select {COLUMNS} from tickets t where {mine} order by t.id desc limit 20");
+    let oldest = format!("select t.created_at from tickets t where {mine} order by t.id limit 1");
+    // The three queries share the visibility clause and its six parameters.
+    macro_rules! mine {
+        ($query:expr) => {
+            $query
+                .bind(tenant)
+                .bind(all)
+                .bind(projects)
+                .bind(assigned)
+                .bind(visibility.user)
+                .bind(customer)
+        };
+    }
+    let ((total, open), recent, first): ((i64, i64), Vec<TicketRow>, Option<DateTime<Utc>>) =
+        on_backend!(db, |pool| {
+            (
+                mine!(sqlx::query_as(&counts)).fetch_one(pool).await?,
+                mine!(sqlx::query_as(&newest)).fetch_all(pool).await?,
+                mine!(sqlx::query_scalar(&oldest))
+                    .fetch_optional(pool)
+                    .await?,
+            )
+        });
+    let recent = recent
+        .into_iter()
+        .map(Ticket::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(CustomerTickets {
+        total,
+        open,
+        first_contact_at: first,
+        last_contact_at: recent.first().map(|ticket| ticket.created_at),
+        recent,
+    })
 }
 
 /// A change to a ticket, based on the version the caller saw.
@@ -417,7 +568,8 @@ pub async fn update(
     let mut next = ticket.clone();
     let mut history: Vec<(&'static str, Option<String>, Option<String>)> = Vec::new();
     let mut events = Vec::new();
-    let now = Utc::now();
+    // Microseconds, as PostgreSQL stores them, so answers match later reads.
+    let now = Utc::now().trunc_subsecs(6);
     let at = OccurredAt::from_datetime(now).unwrap_or_else(|_| OccurredAt::now());
     let tid = ticket_id(ticket.id);
     let project = ProjectId::parse(ticket.project_id.to_string()).ok();
@@ -436,6 +588,12 @@ pub async fn update(
         ));
         let reopened = matches!(ticket.status, TicketStatus::Closed | TicketStatus::Solved)
             && status == TicketStatus::Open;
+        // The resolution clock stops at solved or closed and runs again on reopening.
+        if reopened {
+            next.clocks.resolved_at = None;
+        } else if matches!(status, TicketStatus::Solved | TicketStatus::Closed) {
+            next.clocks.resolved_at = next.clocks.resolved_at.or(Some(now));
+        }
         events.push(if status == TicketStatus::Closed {
             Envelope::new(
                 actor.tenant_id,
@@ -474,6 +632,14 @@ pub async fn update(
         .filter(|priority| *priority != ticket.priority)
     {
         next.priority = priority;
+        // The due times follow the priority, under the policy the ticket was created with.
+        if let Some(version) = ticket.clocks.policy_version
+            && let Some(policy) = sla::version(db, actor, ticket.project_id, version).await?
+        {
+            let (first_response, resolution) = sla::due_times(&policy, priority, ticket.created_at);
+            next.clocks.first_response_due_at = first_response;
+            next.clocks.resolution_due_at = resolution;
+        }
         history.push((
             "priority",
             Some(ticket.priority.as_str().into()),
@@ -512,6 +678,7 @@ pub async fn update(
     }
     next.version = ticket.version + 1;
     next.updated_at = now;
+    next.sla = next.clocks.view(now);
     let records: Vec<OutboxRecord> = events
         .iter()
         .map(|event| OutboxRecord::new(event, trace))
@@ -522,7 +689,8 @@ pub async fn update(
         let mut tx = pool.begin().await?;
         let result = sqlx::query(
             "update tickets set status = $1, priority = $2, assignee_id = $3, updated_at = $4, \
-             version = version + 1 where tenant_id = $5 and id = $6 and version = $7",
+             version = version + 1, first_response_due_at = $8, resolution_due_at = $9, \
+             resolved_at = $10 where tenant_id = $5 and id = $6 and version = $7",
         )
         .bind(next.status.as_str())
         .bind(next.priority.as_str())
@@ -531,6 +699,9 @@ pub async fn update(
         .bind(tenant)
         .bind(ticket.id)
         .bind(expected_version)
+        .bind(next.clocks.first_response_due_at)
+        .bind(next.clocks.resolution_due_at)
+        .bind(next.clocks.resolved_at)
         .execute(&mut *tx)
         .await?;
         if result.rows_affected() == 1 {
@@ -593,10 +764,14 @@ pub struct Comment {
     pub author: Principal,
     /// Whether the customer can see it.
     pub public: bool,
-    /// Its text.
+    /// Its text; empty once redacted.
     pub body: String,
     /// When it was written.
     pub created_at: DateTime<Utc>,
+    /// When its text was redacted; `null` unless it was.
+    pub redacted_at: Option<DateTime<Utc>>,
+    /// Why it was redacted.
+    pub redaction_reason: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -605,6 +780,8 @@ struct CommentRow {
     author: String,
     public: bool,
     body: String,
+    redacted_at: Option<DateTime<Utc>>,
+    redaction_reason: Option<String>,
     created_at: DateTime<Utc>,
 }
 
@@ -627,6 +804,8 @@ pub async fn comment(
         public,
         body,
         created_at: now,
+        redacted_at: None,
+        redaction_reason: None,
     };
     let author = match actor.principal {
         Principal::User(id) => agent(id).map_or(Author::System, Author::Agent),
@@ -647,6 +826,7 @@ pub async fn comment(
     );
     let record = OutboxRecord::new(&envelope, trace);
     let tenant = actor.tenant_id.as_uuid();
+    let answers_customer = public && actor.role != Role::Customer;
     on_backend!(db, |pool| {
         let mut tx = pool.begin().await?;
         sqlx::query(
@@ -662,6 +842,18 @@ pub async fn comment(
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        if answers_customer {
+            // The first public reply from the center stops the first-response clock.
+            sqlx::query(
+                "update tickets set first_responded_at = $1 \
+                 where tenant_id = $2 and id = $3 and first_responded_at is null",
+            )
+            .bind(now)
+            .bind(tenant)
+            .bind(ticket.id)
+            .execute(&mut *tx)
+            .await?;
+        }
         enqueue!(&mut *tx, &record)?;
         tx.commit().await?;
     });
@@ -680,8 +872,9 @@ pub async fn comments(
 ) -> Result<Vec<Comment>, sqlx::Error> {
     let rows: Vec<CommentRow> = on_backend!(db, |pool| {
         sqlx::query_as(
-            "select id, author, public, body, created_at from ticket_comments \
-             where tenant_id = $1 and ticket_id = $2 and (public or $3) order by id",
+            "select id, author, public, body, created_at, redacted_at, redaction_reason \
+             from ticket_comments where tenant_id = $1 and ticket_id = $2 and (public or $3) \
+             order by id",
         )
         .bind(actor.tenant_id.as_uuid())
         .bind(ticket)
@@ -697,6 +890,8 @@ pub async fn comments(
             public: row.public,
             body: row.body,
             created_at: row.created_at,
+            redacted_at: row.redacted_at,
+            redaction_reason: row.redaction_reason,
         })
         .collect())
 }
@@ -706,14 +901,19 @@ pub async fn comments(
 pub struct HistoryEntry {
     /// Its id.
     pub id: Uuid,
-    /// What changed: `created`, `status`, `priority`, `assignee_id`.
+    /// What changed: `created`, `status`, `priority`, `assignee_id`, `customer_id`, `task`,
+    /// `time_spent`.
     pub field: String,
-    /// The value before.
+    /// The value before; `null` once redacted.
     pub old_value: Option<String>,
-    /// The value after.
+    /// The value after; `null` once redacted.
     pub new_value: Option<String>,
     /// When.
     pub at: DateTime<Utc>,
+    /// When its values were redacted; `null` unless they were.
+    pub redacted_at: Option<DateTime<Utc>>,
+    /// Why they were redacted.
+    pub redaction_reason: Option<String>,
     /// Who, as JSON of the principal.
     #[serde(skip)]
     pub actor: String,
@@ -730,8 +930,8 @@ pub async fn history(
 ) -> Result<Vec<HistoryEntry>, sqlx::Error> {
     Ok(on_backend!(db, |pool| {
         sqlx::query_as(
-            "select id, field, old_value, new_value, at, actor from ticket_history \
-             where tenant_id = $1 and ticket_id = $2 order by id",
+            "select id, field, old_value, new_value, at, actor, redacted_at, redaction_reason \
+             from ticket_history where tenant_id = $1 and ticket_id = $2 order by id",
         )
         .bind(actor.tenant_id.as_uuid())
         .bind(ticket)

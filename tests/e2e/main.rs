@@ -8,6 +8,7 @@ mod harness;
 
 mod auth;
 mod config;
+mod customers;
 mod import;
 mod ingest;
 mod kafka;
@@ -15,8 +16,10 @@ mod logs;
 mod migrations;
 mod openapi;
 mod probes;
+mod redaction;
 mod reports;
 mod security_policy;
+mod sla;
 mod tasks;
 mod tickets;
 mod up;

@@ -522,6 +522,11 @@ async fn every_role_and_action_of_the_permission_table_is_enforced_by_the_api() 
                     ),
                     Action::TicketUpdate => (Method::PATCH, format!("/tickets/{ticket}"), Some(json!({"version": 99, "priority": "low"}))),
                     Action::TicketComment => (Method::POST, format!("/tickets/{ticket}/comments"), Some(json!({"body": "matrix"}))),
+                    Action::TicketRedact => (
+                        Method::POST,
+                        format!("/tickets/{ticket}/history/00000000-0000-0000-0000-000000000000/redact"),
+                        Some(json!({"reason": "matrix"})),
+                    ),
                     Action::ProjectRead => (Method::GET, "/projects".to_owned(), None),
                     Action::ProjectManage => (
                         Method::POST,
@@ -538,6 +543,13 @@ async fn every_role_and_action_of_the_permission_table_is_enforced_by_the_api() 
                     Action::SecurityPolicyManage => (Method::GET, "/security-policy".to_owned(), None),
                     Action::ReportRead => (Method::GET, "/reports/calls?from=2026-02-01&to=2026-02-02".to_owned(), None),
                     Action::ReportQuery => (Method::POST, "/reports/sql".to_owned(), Some(json!({"sql": "select count(*) from calls"}))),
+                    Action::CustomerRead => (Method::GET, "/customers".to_owned(), None),
+                    Action::CustomerManage => (
+                        Method::POST,
+                        "/customers".to_owned(),
+                        Some(json!({"display_name": format!("Matrix {checked}")})),
+                    ),
+                    Action::AuditRead => (Method::GET, "/audit".to_owned(), None),
                     Action::UserManage => (
                         Method::POST,
                         "/users".to_owned(),

@@ -1,8 +1,10 @@
 //! The `/api/v1` routes of the ops API, relative to `/api/v1`.
 
 pub(crate) mod auth;
+pub(crate) mod customers;
 pub(crate) mod me;
 pub(crate) mod projects;
+pub(crate) mod query;
 pub(crate) mod security_policy;
 pub(crate) mod tasks;
 pub(crate) mod tickets;
@@ -11,7 +13,7 @@ pub(crate) mod users;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{get, patch, post};
+use axum::routing::{delete, get, patch, post};
 
 use crate::auth::{AuthSettings, require_actor};
 use crate::db::Database;
@@ -41,6 +43,10 @@ pub fn router(db: Database, auth: AuthSettings) -> Router {
         .route("/projects", get(projects::list).post(projects::create))
         .route("/projects/{id}", get(projects::get))
         .route("/projects/{id}/members", post(projects::add_member))
+        .route(
+            "/projects/{id}/sla",
+            get(projects::sla_policy).put(projects::put_sla_policy),
+        )
         .route("/tickets", get(tickets::list).post(tickets::create))
         .route("/tickets/{id}", get(tickets::get).patch(tickets::update))
         .route(
@@ -48,12 +54,39 @@ pub fn router(db: Database, auth: AuthSettings) -> Router {
             get(tickets::comments).post(tickets::comment),
         )
         .route("/tickets/{id}/history", get(tickets::history))
+        .route(
+            "/tickets/{id}/history/{entry_id}/redact",
+            post(tickets::redact_history),
+        )
+        .route(
+            "/tickets/{id}/comments/{comment_id}/redact",
+            post(tickets::redact_comment),
+        )
         .route("/tickets/{id}/tasks", get(tasks::list).post(tasks::create))
         .route("/tickets/{id}/tasks/{task_id}", patch(tasks::update))
         .route(
             "/tickets/{id}/time-entries",
             get(tasks::time_spent).post(tasks::log_time),
         )
+        .route("/customers", get(customers::list).post(customers::create))
+        .route(
+            "/customers/{id}",
+            get(customers::get).patch(customers::update),
+        )
+        .route("/customers/{id}/identities", post(customers::add_identity))
+        .route(
+            "/customers/{id}/identities/{identity_id}",
+            delete(customers::remove_identity),
+        )
+        .route("/customers/{id}/merge", post(customers::merge))
+        .route("/customers/{id}/split", post(customers::split))
+        .route("/customers/{id}/flags", post(customers::raise_flag))
+        .route(
+            "/customers/{id}/flags/{flag_id}",
+            patch(customers::resolve_flag),
+        )
+        .route("/customers/{id}/history", get(customers::history))
+        .route("/audit", get(customers::audit_log))
         .route(
             "/security-policy",
             get(security_policy::get).put(security_policy::put),

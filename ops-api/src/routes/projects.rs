@@ -1,8 +1,11 @@
 //! `/api/v1/projects`: client engagements, and who works on them.
 
+use std::collections::BTreeSet;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
+use chrono::NaiveDate;
 use serde::Deserialize;
 use tenet_events::Actor;
 use tenet_events::identity::Principal;
@@ -11,9 +14,10 @@ use uuid::Uuid;
 
 use super::OpsState;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, PathId};
+use crate::extract::{ApiJson, PathId, object};
 use crate::projects::{self, Project, ProjectKey};
 use crate::rbac::{Action, Scope, authorize};
+use crate::sla::{self, Policy, PolicyDefinition, PolicyError, PriorityTargets, WeeklyHours};
 use crate::users;
 
 /// A new project.
@@ -182,4 +186,105 @@ pub async fn add_member(
     }
     projects::add_member(&state.db, actor.tenant_id, project.id, body.user_id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+impl From<PolicyError> for ApiError {
+    fn from(error: PolicyError) -> Self {
+        match error {
+            PolicyError::VersionConflict { .. } => ApiError::Conflict(error.to_string()),
+            PolicyError::Database(error) => ApiError::from(error),
+        }
+    }
+}
+
+/// Read a project's SLA policy
+///
+/// The version in effect: the targets per priority and the business calendar they are counted
+/// in. Tickets show their own clocks under `sla`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{id}/sla",
+    tag = "projects",
+    params(("id" = uuid::Uuid, Path, description = "The project's id.")),
+    responses(
+        (status = 200, description = "The policy in effect.", body = Policy),
+        (status = 404, description = "No such project, not one the caller may see, or no policy yet.", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = []))
+)]
+pub async fn sla_policy(
+    State(state): State<OpsState>,
+    Extension(actor): Extension<Actor>,
+    PathId(id): PathId,
+) -> Result<Json<Policy>, ApiError> {
+    let project = visible_project(&state, &actor, Action::ProjectRead, id).await?;
+    sla::current(&state.db, &actor, project.id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound("the project has no SLA policy yet".into()))
+}
+
+/// A new version of a project's SLA policy.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutPolicy {
+    /// The version in effect that this one replaces; 0 for a project's first policy.
+    #[schema(minimum = 0)]
+    version: i64,
+    /// The IANA time zone of the opening hours and holidays, e.g. `Europe/Moscow`.
+    #[schema(min_length = 1, max_length = 64)]
+    time_zone: String,
+    /// Open around the clock (`business_hours` must then be empty).
+    #[serde(default)]
+    always_open: bool,
+    /// The weekly opening hours.
+    #[serde(default, deserialize_with = "object::required")]
+    business_hours: WeeklyHours,
+    /// Closed days (`YYYY-MM-DD`, local), up to 1,000.
+    #[serde(default)]
+    #[schema(max_items = 1000)]
+    holidays: BTreeSet<NaiveDate>,
+    /// The targets per priority.
+    #[serde(deserialize_with = "object::required")]
+    targets: PriorityTargets,
+}
+
+/// Set a project's SLA policy
+///
+/// Puts a new version in effect for tickets created from now on; existing tickets keep the
+/// version and due times they were created with.
+#[utoipa::path(
+    put,
+    path = "/api/v1/projects/{id}/sla",
+    tag = "projects",
+    params(("id" = uuid::Uuid, Path, description = "The project's id.")),
+    request_body = PutPolicy,
+    responses(
+        (status = 200, description = "The new version, now in effect.", body = Policy),
+        (status = 404, description = "No such project, or not one the caller may manage.", body = ErrorBody),
+        (status = 409, description = "Someone put another version since `version`; reload and retry.", body = ErrorBody),
+        (status = 422, description = "An invalid calendar or target; `details.field` names it.", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = []))
+)]
+pub async fn put_sla_policy(
+    State(state): State<OpsState>,
+    Extension(actor): Extension<Actor>,
+    PathId(id): PathId,
+    ApiJson(body): ApiJson<PutPolicy>,
+) -> Result<Json<Policy>, ApiError> {
+    let project = visible_project(&state, &actor, Action::ProjectManage, id).await?;
+    let definition = PolicyDefinition {
+        time_zone: body.time_zone,
+        always_open: body.always_open,
+        business_hours: body.business_hours,
+        holidays: body.holidays,
+        targets: body.targets,
+    };
+    if let Err((field, message)) = definition.calendar() {
+        return Err(ApiError::invalid_field(field, message));
+    }
+    Ok(Json(
+        sla::put(&state.db, &actor, project.id, body.version, definition).await?,
+    ))
 }

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::OpsState;
 use super::tickets::{text, visible};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, PathId, TaskPath};
+use crate::extract::{ApiJson, ChildPath, PathId};
 use crate::rbac::Action;
 use crate::tasks::{self, Task, TaskChange, TaskError, TimeEntry};
 
@@ -166,11 +166,11 @@ pub struct UpdateTask {
 pub async fn update(
     State(state): State<OpsState>,
     Extension(actor): Extension<Actor>,
-    path: TaskPath,
+    path: ChildPath,
     ApiJson(body): ApiJson<UpdateTask>,
 ) -> Result<Json<Task>, ApiError> {
-    let ticket = visible(&state, &actor, Action::TicketUpdate, path.ticket).await?;
-    let task = tasks::get(&state.db, &actor, ticket.id, path.task)
+    let ticket = visible(&state, &actor, Action::TicketUpdate, path.parent).await?;
+    let task = tasks::get(&state.db, &actor, ticket.id, path.child)
         .await?
         .ok_or(TaskError::NotFound)?;
     let title = body

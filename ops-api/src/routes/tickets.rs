@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::{Extension, Json};
 use serde::{Deserialize, Deserializer, Serialize};
 use tenet_events::identity::Principal;
@@ -16,11 +16,14 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::OpsState;
+use super::query::{known_params, limit, page, uuid};
+use crate::customers::{self, CustomerError};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, PathId, parse_json};
-use crate::idempotency::{self, Claim};
+use crate::extract::{ApiJson, ChildPath, PathId, parse_json};
+use crate::idempotency;
 use crate::projects;
 use crate::rbac::{Action, Scope, authorize};
+use crate::redaction::{self, RedactionError};
 use crate::tickets::{
     self, Comment, HistoryEntry, NewTicket, Ticket, TicketChange, TicketError, TicketFilter,
     Visibility,
@@ -30,6 +33,8 @@ use crate::tickets::{
 const MAX_SUBJECT: usize = 300;
 /// The longest description or comment accepted.
 const MAX_TEXT: usize = 100_000;
+/// The longest redaction reason accepted.
+const MAX_REASON: usize = 500;
 
 impl From<TicketError> for ApiError {
     fn from(error: TicketError) -> Self {
@@ -87,6 +92,9 @@ pub struct CreateTicket {
     /// Who should work it: an active user of the tenant.
     #[serde(default)]
     assignee_id: Option<Uuid>,
+    /// The customer who asked: a customer of the tenant (not one merged into another).
+    #[serde(default)]
+    customer_id: Option<Uuid>,
 }
 
 fn normal() -> TicketPriority {
@@ -150,54 +158,34 @@ pub async fn create(
             "no such project, or not one of yours",
         ));
     }
-    let claim = idempotency::claim(&state.db, actor.tenant_id, &headers, &body).await?;
-    let key = match claim {
-        Some(Claim::Replay(status, body)) => {
-            return Ok((
-                status,
-                [(axum::http::header::CONTENT_TYPE, "application/json")],
-                body,
-            )
-                .into_response());
-        }
-        Some(Claim::Fresh(key)) => Some(key),
-        None => None,
-    };
-    let created = tickets::create(
-        &state.db,
-        &actor,
-        trace(&context),
-        NewTicket {
-            project_id: request.project_id,
-            subject,
-            description,
-            channel: request.channel,
-            priority: request.priority,
-            assignee_id: request.assignee_id,
-        },
-    )
-    .await;
-    match (created, key) {
-        (Ok(ticket), key) => {
-            let json = serde_json::to_string(&ticket).map_err(ApiError::internal)?;
-            if let Some(key) = key {
-                idempotency::finish(&state.db, actor.tenant_id, &key, StatusCode::CREATED, &json)
-                    .await?;
-            }
-            Ok((
-                StatusCode::CREATED,
-                [(axum::http::header::CONTENT_TYPE, "application/json")],
-                json,
-            )
-                .into_response())
-        }
-        (Err(error), key) => {
-            if let Some(key) = key {
-                idempotency::release(&state.db, actor.tenant_id, &key).await?;
-            }
-            Err(error.into())
-        }
+    if let Some(customer) = request.customer_id {
+        customers::ensure_current(&state.db, actor.tenant_id, customer)
+            .await
+            .map_err(|error| match error {
+                CustomerError::NotFound | CustomerError::Merged { .. } => {
+                    ApiError::invalid_field("customer_id", error.to_string())
+                }
+                other => other.into(),
+            })?;
     }
+    idempotency::create_once(&state.db, actor.tenant_id, &headers, &body, async || {
+        tickets::create(
+            &state.db,
+            &actor,
+            trace(&context),
+            NewTicket {
+                project_id: request.project_id,
+                subject,
+                description,
+                channel: request.channel,
+                priority: request.priority,
+                assignee_id: request.assignee_id,
+                customer_id: request.customer_id,
+            },
+        )
+        .await
+    })
+    .await
 }
 
 /// One page of tickets.
@@ -218,6 +206,8 @@ pub struct Page {
 pub struct ListTickets {
     /// Only tickets of this project.
     project_id: Option<Uuid>,
+    /// Only tickets of this customer.
+    customer_id: Option<Uuid>,
     /// Only tickets in this status.
     #[param(value_type = Option<crate::openapi::TicketStatusSchema>)]
     status: Option<TicketStatus>,
@@ -231,16 +221,6 @@ pub struct ListTickets {
     /// At most this many tickets, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
-}
-
-fn query_uuid(params: &HashMap<String, String>, name: &str) -> Result<Option<Uuid>, ApiError> {
-    params
-        .get(name)
-        .map(|value| {
-            Uuid::parse_str(value)
-                .map_err(|_| ApiError::invalid_field(name, format!("{name} must be a UUID")))
-        })
-        .transpose()
 }
 
 /// List tickets
@@ -264,18 +244,17 @@ pub async fn list(
     Extension(actor): Extension<Actor>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Json<Page>, ApiError> {
-    let Query(params) = query.map_err(|rejection| ApiError::Invalid {
-        status: StatusCode::BAD_REQUEST,
-        message: rejection.body_text(),
-        field: None,
-    })?;
-    const KNOWN: [&str; 5] = ["project_id", "status", "assignee", "cursor", "limit"];
-    if let Some(unknown) = params.keys().find(|key| !KNOWN.contains(&key.as_str())) {
-        return Err(ApiError::invalid_field(
-            unknown.clone(),
-            format!("unknown parameter; known: {}", KNOWN.join(", ")),
-        ));
-    }
+    let params = known_params(
+        query,
+        &[
+            "project_id",
+            "customer_id",
+            "status",
+            "assignee",
+            "cursor",
+            "limit",
+        ],
+    )?;
     let scope = authorize(&actor, Action::TicketRead)?;
     let visibility = Visibility::of(&actor, scope);
     let status = params
@@ -295,30 +274,19 @@ pub async fn list(
         Some("me") => Some(visibility.user.ok_or_else(|| {
             ApiError::invalid_field("assignee", "`me` needs a signed-in user, not an API token")
         })?),
-        Some(_) => query_uuid(&params, "assignee")?,
+        Some(_) => uuid(&params, "assignee")?,
     };
-    let limit = match params.get("limit") {
-        None => 50,
-        Some(value) => value
-            .parse::<i64>()
-            .ok()
-            .filter(|limit| (1..=200).contains(limit))
-            .ok_or_else(|| ApiError::invalid_field("limit", "limit must be 1 to 200"))?,
-    };
+    let limit = limit(&params, 50, 200)?;
     let filter = TicketFilter {
-        project_id: query_uuid(&params, "project_id")?,
+        project_id: uuid(&params, "project_id")?,
+        customer_id: uuid(&params, "customer_id")?,
         status,
         assignee_id,
-        after: query_uuid(&params, "cursor")?,
+        after: uuid(&params, "cursor")?,
         limit: limit + 1,
     };
     let mut items = tickets::list(&state.db, &actor, visibility, &filter).await?;
-    let next_cursor = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|ticket| ticket.id)
-    } else {
-        None
-    };
+    let next_cursor = page(&mut items, limit, |ticket| ticket.id);
     Ok(Json(Page { items, next_cursor }))
 }
 
@@ -538,4 +506,88 @@ pub async fn history(
             })
             .collect(),
     ))
+}
+
+impl From<RedactionError> for ApiError {
+    fn from(error: RedactionError) -> Self {
+        match error {
+            RedactionError::NotFound(_) => ApiError::NotFound(error.to_string()),
+            RedactionError::AlreadyRedacted(_) => ApiError::Conflict(error.to_string()),
+            RedactionError::Database(error) => ApiError::from(error),
+        }
+    }
+}
+
+/// Why something is redacted.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Redact {
+    /// Why: 1 to 500 characters after trimming; kept with the redaction and in the audit log.
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
+    reason: String,
+}
+
+/// Redact a history entry
+///
+/// Erases the entry's old and new values (a card number typed into a field, say); which field
+/// changed, who changed it and when stay, with who redacted it, when and why. The audit log
+/// records the redaction.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tickets/{id}/history/{entry_id}/redact",
+    tag = "tickets",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The ticket's id."),
+        ("entry_id" = uuid::Uuid, Path, description = "The history entry's id."),
+    ),
+    request_body = Redact,
+    responses(
+        (status = 204, description = "The values were erased."),
+        (status = 404, description = "No such ticket or entry, or not one the caller may redact.", body = ErrorBody),
+        (status = 409, description = "The entry was redacted already.", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = []))
+)]
+pub async fn redact_history(
+    State(state): State<OpsState>,
+    Extension(actor): Extension<Actor>,
+    path: ChildPath,
+    ApiJson(body): ApiJson<Redact>,
+) -> Result<StatusCode, ApiError> {
+    let ticket = visible(&state, &actor, Action::TicketRedact, path.parent).await?;
+    let reason = text("reason", &body.reason, 1, MAX_REASON)?;
+    redaction::history_entry(&state.db, &actor, ticket.id, path.child, &reason).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Redact a comment
+///
+/// Erases a comment's text; who wrote it and when stay, with who redacted it, when and why.
+/// The audit log records the redaction.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tickets/{id}/comments/{comment_id}/redact",
+    tag = "tickets",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The ticket's id."),
+        ("comment_id" = uuid::Uuid, Path, description = "The comment's id."),
+    ),
+    request_body = Redact,
+    responses(
+        (status = 204, description = "The text was erased."),
+        (status = 404, description = "No such ticket or comment, or not one the caller may redact.", body = ErrorBody),
+        (status = 409, description = "The comment was redacted already.", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = []))
+)]
+pub async fn redact_comment(
+    State(state): State<OpsState>,
+    Extension(actor): Extension<Actor>,
+    path: ChildPath,
+    ApiJson(body): ApiJson<Redact>,
+) -> Result<StatusCode, ApiError> {
+    let ticket = visible(&state, &actor, Action::TicketRedact, path.parent).await?;
+    let reason = text("reason", &body.reason, 1, MAX_REASON)?;
+    redaction::comment(&state.db, &actor, ticket.id, path.child, &reason).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

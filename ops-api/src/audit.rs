@@ -24,6 +24,8 @@ pub enum Subject {
     TicketHistory,
     /// A comment on a ticket.
     TicketComment,
+    /// An employee's personal data.
+    Employee,
 }
 
 impl Subject {
@@ -33,6 +35,7 @@ impl Subject {
             Subject::Customer => "customer",
             Subject::TicketHistory => "ticket_history",
             Subject::TicketComment => "ticket_comment",
+            Subject::Employee => "employee",
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod customers;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod hr;
 pub mod idempotency;
 pub mod openapi;
 pub mod outbox;

@@ -212,6 +212,21 @@ pub enum PrincipalSchema {
         routes::customers::resolve_flag,
         routes::customers::history,
         routes::customers::audit_log,
+        routes::hr::add_department,
+        routes::hr::departments,
+        routes::hr::add_position,
+        routes::hr::positions,
+        routes::hr::create_employee,
+        routes::hr::employees,
+        routes::hr::employee,
+        routes::hr::update_employee,
+        routes::hr::personal_data,
+        routes::hr::put_personal_data,
+        routes::hr::add_contract,
+        routes::hr::contracts,
+        routes::hr::request_absence,
+        routes::hr::absences,
+        routes::hr::decide_absence,
     ),
     components(schemas(ErrorBody)),
     modifiers(&Shared)
@@ -285,7 +300,14 @@ fn tags() -> Vec<Tag> {
             "customers",
             "One customer across phone numbers, e-mails and messengers: the customer 360.",
         ),
-        ("audit", "Who read whose personal data."),
+        (
+            "audit",
+            "Who read whose personal data, and who redacted what.",
+        ),
+        (
+            "hr",
+            "Employees, departments, positions, contracts, absences and personal data.",
+        ),
     ]
     .into_iter()
     .map(|(name, description)| {

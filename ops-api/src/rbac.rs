@@ -47,11 +47,19 @@ pub enum Action {
     CustomerManage,
     /// Read the audit log of personal-data reads.
     AuditRead,
+    /// Read the HR directory: employees, departments, positions, contracts, absences.
+    HrRead,
+    /// Keep HR records: employees, departments, positions, contracts; decide absences.
+    HrManage,
+    /// Read and change employees' personal data (everyone may for themselves).
+    PersonalDataRead,
+    /// Request absences (their own, or anyone's for tenant-wide scope).
+    AbsenceRequest,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 17] = [
+    pub const ALL: [Action; 21] = [
         Action::TicketRead,
         Action::TicketCreate,
         Action::TicketUpdate,
@@ -69,6 +77,10 @@ impl Action {
         Action::CustomerRead,
         Action::CustomerManage,
         Action::AuditRead,
+        Action::HrRead,
+        Action::HrManage,
+        Action::PersonalDataRead,
+        Action::AbsenceRequest,
     ];
 }
 
@@ -91,7 +103,14 @@ pub fn scope(role: Role, action: Action) -> Scope {
     use Action::*;
     use Scope::*;
     match (role, action) {
+        // Personal data is for HR and the person alone, not even for admins.
+        (Role::Admin, PersonalDataRead) => Denied,
         (Role::Admin, _) => Tenant,
+        (Role::Hr, HrRead | HrManage | PersonalDataRead | AbsenceRequest) => Tenant,
+        (_, HrManage | PersonalDataRead) => Denied,
+        (Role::ProjectGroupManager | Role::ProjectManager, HrRead) => Tenant,
+        (_, HrRead) => Denied,
+        (_, AbsenceRequest) => Assigned,
         (_, EventIngest | SecurityPolicyManage | AuditRead) => Denied,
         // Customers are the tenant's, whichever project they call about: those who answer
         // them find and keep them; executors, QA, HR and client companies do not.
@@ -174,9 +193,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn admin_reaches_the_whole_tenant_for_everything() {
+    fn admin_reaches_the_whole_tenant_for_everything_but_personal_data() {
         for action in Action::ALL {
-            assert_eq!(scope(Role::Admin, action), Scope::Tenant);
+            let expected = if action == Action::PersonalDataRead {
+                Scope::Denied
+            } else {
+                Scope::Tenant
+            };
+            assert_eq!(scope(Role::Admin, action), expected, "{action:?}");
+        }
+    }
+
+    #[test]
+    fn only_hr_reads_personal_data_and_everyone_requests_their_own_absences() {
+        for role in Role::ALL {
+            let personal = scope(role, Action::PersonalDataRead);
+            assert_eq!(personal == Scope::Denied, role != Role::Hr, "{role}");
+            let absences = scope(role, Action::AbsenceRequest);
+            let expected = if matches!(role, Role::Hr | Role::Admin) {
+                Scope::Tenant
+            } else {
+                Scope::Assigned
+            };
+            assert_eq!(absences, expected, "{role}");
         }
     }
 

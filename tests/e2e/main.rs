@@ -9,6 +9,7 @@ mod harness;
 mod auth;
 mod config;
 mod customers;
+mod hr;
 mod import;
 mod ingest;
 mod kafka;

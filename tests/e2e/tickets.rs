@@ -550,6 +550,22 @@ async fn every_role_and_action_of_the_permission_table_is_enforced_by_the_api() 
                         Some(json!({"display_name": format!("Matrix {checked}")})),
                     ),
                     Action::AuditRead => (Method::GET, "/audit".to_owned(), None),
+                    Action::HrRead => (Method::GET, "/hr/employees".to_owned(), None),
+                    Action::HrManage => (
+                        Method::POST,
+                        "/hr/departments".to_owned(),
+                        Some(json!({"name": format!("Matrix {checked}")})),
+                    ),
+                    Action::PersonalDataRead => (
+                        Method::GET,
+                        "/hr/employees/00000000-0000-0000-0000-000000000000/personal-data".to_owned(),
+                        None,
+                    ),
+                    Action::AbsenceRequest => (
+                        Method::POST,
+                        "/hr/employees/00000000-0000-0000-0000-000000000000/absences".to_owned(),
+                        Some(json!({"kind": "vacation", "starts_on": "2026-12-01", "ends_on": "2026-12-05"})),
+                    ),
                     Action::UserManage => (
                         Method::POST,
                         "/users".to_owned(),

@@ -2,6 +2,7 @@
 
 pub(crate) mod auth;
 pub(crate) mod customers;
+pub(crate) mod hr;
 pub(crate) mod me;
 pub(crate) mod projects;
 pub(crate) mod query;
@@ -87,6 +88,30 @@ pub fn router(db: Database, auth: AuthSettings) -> Router {
         )
         .route("/customers/{id}/history", get(customers::history))
         .route("/audit", get(customers::audit_log))
+        .route(
+            "/hr/departments",
+            get(hr::departments).post(hr::add_department),
+        )
+        .route("/hr/positions", get(hr::positions).post(hr::add_position))
+        .route(
+            "/hr/employees",
+            get(hr::employees).post(hr::create_employee),
+        )
+        .route(
+            "/hr/employees/{id}",
+            get(hr::employee).put(hr::update_employee),
+        )
+        .route(
+            "/hr/employees/{id}/personal-data",
+            get(hr::personal_data).put(hr::put_personal_data),
+        )
+        .route(
+            "/hr/employees/{id}/contracts",
+            get(hr::contracts).post(hr::add_contract),
+        )
+        .route("/hr/employees/{id}/absences", post(hr::request_absence))
+        .route("/hr/absences", get(hr::absences))
+        .route("/hr/absences/{id}", patch(hr::decide_absence))
         .route(
             "/security-policy",
             get(security_policy::get).put(security_policy::put),

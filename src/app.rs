@@ -473,14 +473,24 @@ fn router(
             database.clone(),
             require_actor,
         ));
-    let sql =
-        tenet_lakehouse::routes::sql_router(reader, tenet_lakehouse::sql::SqlLimits::default())
-            .route_layer(scoped(Action::ReportQuery))
-            .route_layer(axum::middleware::from_fn_with_state(
-                database.clone(),
-                require_actor,
-            ));
-    api = api.merge(reports).merge(sql);
+    let sql = tenet_lakehouse::routes::sql_router(
+        reader.clone(),
+        tenet_lakehouse::sql::SqlLimits::default(),
+    )
+    .route_layer(scoped(Action::ReportQuery))
+    .route_layer(axum::middleware::from_fn_with_state(
+        database.clone(),
+        require_actor,
+    ));
+    let attendance = crate::attendance::router(crate::attendance::AttendanceState {
+        database: database.clone(),
+        reader: reader.clone(),
+    })
+    .route_layer(axum::middleware::from_fn_with_state(
+        database.clone(),
+        require_actor,
+    ));
+    api = api.merge(reports).merge(sql).merge(attendance);
     let probes = Router::new()
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))

@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod attendance;
 pub mod bench;
 pub mod config;
 pub mod demo;

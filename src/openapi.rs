@@ -38,9 +38,12 @@ pub fn document(gateway: bool) -> OpenApi {
     ];
     items.extend(wfm_items());
     items.extend(report_items());
+    items.extend(attendance_items());
     let mut schemas: Vec<(&str, Value)> = vec![
         ("ErlangReport", erlang_report_schema()),
         ("ReportRows", report_rows_schema()),
+        ("AttendanceDay", attendance_day_schema()),
+        ("TimesheetRow", timesheet_row_schema()),
     ];
     if gateway {
         items.extend(gateway_items());
@@ -380,6 +383,136 @@ fn report_items() -> Vec<(&'static str, Value)> {
             }),
         ),
     ]
+}
+
+fn attendance_items() -> Vec<(&'static str, Value)> {
+    let query = |name: &str, description: &str, required: bool, schema: Value| json!({ "name": name, "in": "query", "required": required, "description": description, "schema": schema });
+    let date = json!({ "type": "string", "format": "date" });
+    let shared = || {
+        vec![
+            query(
+                "tz",
+                "Time zone of the work patterns and swipes: an IANA name.",
+                false,
+                json!({ "type": "string", "default": "UTC" }),
+            ),
+            query(
+                "employee_id",
+                "Only this employee.",
+                false,
+                json!({ "type": "string", "format": "uuid" }),
+            ),
+            query(
+                "grace_min",
+                "Minutes of lateness or early leave tolerated, 0 to 120.",
+                false,
+                json!({ "type": "integer", "minimum": 0, "maximum": 120, "default": 5 }),
+            ),
+            query(
+                "format",
+                "json or csv (a download).",
+                false,
+                json!({ "type": "string", "enum": ["json", "csv"], "default": "json" }),
+            ),
+        ]
+    };
+    let rows = |schema: &str, description: &str| {
+        json!({
+            "200": {
+                "description": description,
+                "content": {
+                    "application/json": { "schema": { "type": "array", "items": { "$ref": format!("#/components/schemas/{schema}") } } },
+                    "text/csv; charset=utf-8": { "schema": { "type": "string" } }
+                }
+            },
+            "400": error("The query string is malformed."),
+            "422": error("A parameter is missing, unknown or invalid; `details.field` names it."),
+            "503": error("The attendance records could not be read; retry shortly.")
+        })
+    };
+    let mut attendance = vec![
+        query("from", "First day, local.", true, date.clone()),
+        query(
+            "to",
+            "Last day, local; at most 62 days after from.",
+            true,
+            date,
+        ),
+    ];
+    attendance.extend(shared());
+    let mut timesheet = vec![query(
+        "month",
+        "The month, YYYY-MM.",
+        true,
+        json!({ "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$" }),
+    )];
+    timesheet.extend(shared());
+    vec![
+        (
+            "/api/v1/hr/attendance",
+            json!({
+                "get": {
+                    "tags": ["hr"],
+                    "summary": "Working-time compliance by day",
+                    "description": "For every employee and day: the scheduled hours of their contract's work pattern, an approved absence, the first entry and last exit from access-control swipes, minutes present, late and left early, and the day's status (present, late, left_early, late_and_left_early, absent_without_reason, on_absence, not_scheduled, worked_unscheduled). For HR and managers.",
+                    "operationId": "get_hr_attendance",
+                    "parameters": attendance,
+                    "responses": rows("AttendanceDay", "One row per employee and day."),
+                    "security": secured(false)
+                }
+            }),
+        ),
+        (
+            "/api/v1/hr/timesheet",
+            json!({
+                "get": {
+                    "tags": ["hr"],
+                    "summary": "Monthly timesheet",
+                    "description": "Each employee's month totalled from the days of the compliance report: scheduled and worked days and hours, late and early-leave days, absences without reason, approved absences by kind. For HR and managers; `format=csv` downloads it for payroll.",
+                    "operationId": "get_hr_timesheet",
+                    "parameters": timesheet,
+                    "responses": rows("TimesheetRow", "One row per employee."),
+                    "security": secured(false)
+                }
+            }),
+        ),
+    ]
+}
+
+fn attendance_day_schema() -> Value {
+    let text = json!({ "type": ["string", "null"] });
+    json!({
+        "type": "object",
+        "required": ["employee_id", "full_name", "date", "scheduled_minutes", "present_minutes", "late_minutes", "early_leave_minutes", "status"],
+        "properties": {
+            "employee_id": { "type": "string", "format": "uuid" },
+            "full_name": { "type": "string" },
+            "date": { "type": "string", "format": "date" },
+            "scheduled_from": text, "scheduled_to": text, "absence": text, "first_in": text, "last_out": text,
+            "scheduled_minutes": { "type": "integer" },
+            "present_minutes": { "type": "integer" },
+            "late_minutes": { "type": "integer" },
+            "early_leave_minutes": { "type": "integer" },
+            "status": { "type": "string", "enum": ["present", "late", "left_early", "late_and_left_early", "absent_without_reason", "on_absence", "not_scheduled", "worked_unscheduled"] }
+        }
+    })
+}
+
+fn timesheet_row_schema() -> Value {
+    let count = json!({ "type": "integer" });
+    let hours = json!({ "type": "number" });
+    json!({
+        "type": "object",
+        "required": ["employee_id", "full_name", "month", "scheduled_days", "scheduled_hours", "present_days", "worked_hours", "late_days", "early_leave_days", "absent_without_reason_days", "absences"],
+        "properties": {
+            "employee_id": { "type": "string", "format": "uuid" },
+            "full_name": { "type": "string" },
+            "month": { "type": "string" },
+            "scheduled_days": count, "present_days": count, "late_days": count, "early_leave_days": count, "absent_without_reason_days": count,
+            "scheduled_hours": hours, "worked_hours": hours,
+            "absences": { "type": "string", "description": "Days of approved absence by kind: `vacation: 5; sick_leave: 2`." }
+        }
+    })
 }
 
 fn report_rows_schema() -> Value {

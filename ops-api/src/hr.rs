@@ -161,7 +161,8 @@ pub struct PersonalData {
 pub struct Employee {
     /// Its id.
     pub id: Uuid,
-    /// The user they sign in as, if any.
+    /// The user they sign in as; absent when they have none.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<Uuid>,
     /// Their full name.
     pub full_name: String,

@@ -38,11 +38,13 @@ pub async fn claim(
     let key = key
         .to_str()
         .ok()
-        .filter(|key| (1..=200).contains(&key.len()))
+        .filter(|key| {
+            (1..=200).contains(&key.len()) && key.bytes().all(|b| (b' '..=b'~').contains(&b))
+        })
         .ok_or_else(|| {
             ApiError::invalid_field(
                 HEADER,
-                "Idempotency-Key must be 1 to 200 visible characters",
+                "Idempotency-Key must be 1 to 200 visible ASCII characters",
             )
         })?
         .to_owned();

@@ -6,6 +6,7 @@
 
 mod harness;
 
+mod attendance;
 mod auth;
 mod config;
 mod customers;

@@ -325,8 +325,8 @@ async fn checked_fields(
     tag = "hr",
     request_body = EmployeeBody,
     params(
-        ("Idempotency-Key" = Option<String>, Header, max_length = 200, min_length = 1, pattern = "^[!-~]([ -~]*[!-~])?$",
-         description = "1 to 200 visible ASCII characters naming this creation; reused only for the same body."),
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[ \\t]*[!-~]([ -~]*[!-~])?[ \\t]*$",
+         description = "1 to 200 visible ASCII characters (spaces inside allowed; surrounding whitespace is not part of it) naming this creation; reused only for the same body."),
     ),
     responses(
         (status = 201, description = "The employee was added.", body = Employee),

@@ -743,14 +743,7 @@ pub async fn search(
     tenant: TenantId,
     filter: &CustomerFilter,
 ) -> Result<Vec<Customer>, sqlx::Error> {
-    let name = filter.name.as_ref().map(|name| {
-        let escaped = name
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        format!("%{escaped}%")
-    });
+    let name = filter.name.as_deref().map(crate::db::contains_pattern);
     let sql = format!(
         "select {COLUMNS} from customers c where c.tenant_id = $1 and c.merged_into is null \
          and ($2 is null or c.id in (select i.customer_id from customer_identities i \

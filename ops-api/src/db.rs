@@ -180,3 +180,15 @@ impl Database {
         on_backend!(self, |pool| pool.close().await)
     }
 }
+
+/// A `like … escape '\'` pattern matching any text that contains `text` lower-cased, with
+/// its `%`, `_` and `\` taken literally; compare it with a column lower-cased by the
+/// application, so that case folding is the same on both engines and for every script.
+pub fn contains_pattern(text: &str) -> String {
+    let escaped = text
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}

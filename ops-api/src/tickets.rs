@@ -286,8 +286,8 @@ pub async fn create(
         sqlx::query(
             "insert into tickets (id, tenant_id, project_id, number, subject, description, channel, \
              status, priority, assignee_id, customer_id, created_at, updated_at, sla_policy_version, \
-             first_response_due_at, resolution_due_at) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15)",
+             first_response_due_at, resolution_due_at, search_text) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16)",
         )
         .bind(id)
         .bind(tenant)
@@ -304,6 +304,7 @@ pub async fn create(
         .bind(clocks.policy_version)
         .bind(clocks.first_response_due_at)
         .bind(clocks.resolution_due_at)
+        .bind(format!("{} {}", new.subject, new.description).to_lowercase())
         .execute(&mut *tx)
         .await?;
         sqlx::query(
@@ -389,6 +390,8 @@ pub struct TicketFilter {
     pub project_id: Option<Uuid>,
     /// Only this customer's.
     pub customer_id: Option<Uuid>,
+    /// Only tickets whose subject or description contains this, ignoring case.
+    pub text: Option<String>,
     /// Only this status.
     pub status: Option<TicketStatus>,
     /// Only tickets assigned to this user.
@@ -442,6 +445,7 @@ pub async fn list(
          and ($6 is null or t.project_id = $6) and ($7 is null or t.status = $7) \
          and ($8 is null or t.assignee_id = $8) and ($9 is null or t.id > $9) \
          and ($11 is null or t.customer_id = $11) \
+         and ($12 is null or t.search_text like $12 escape '\\') \
          order by t.id limit $10"
     );
     let rows: Vec<TicketRow> = on_backend!(db, |pool| {
@@ -457,6 +461,7 @@ pub async fn list(
             .bind(filter.after)
             .bind(filter.limit)
             .bind(filter.customer_id)
+            .bind(filter.text.as_deref().map(crate::db::contains_pattern))
             .fetch_all(pool)
             .await?
     });

@@ -589,3 +589,48 @@ async fn every_role_and_action_of_the_permission_table_is_enforced_by_the_api() 
     })
     .await;
 }
+
+#[tokio::test]
+async fn tickets_are_found_by_text_in_any_script_ignoring_case() {
+    on_both(async |world: World| {
+        let hot_water = world.ticket("Нет горячей воды", "voice").await;
+        let boiler = world.ticket("Boiler 100% broken", "email").await;
+        let meter = world.ticket("Meter_reading wrong", "sms").await;
+        for (query, expected) in [
+            (
+                "%D0%93%D0%9E%D0%A0%D0%AF%D0%A7%D0%95%D0%99",
+                vec![&hot_water],
+            ), // "ГОРЯЧЕЙ"
+            ("BOILER", vec![&boiler]),
+            ("100%25", vec![&boiler]),
+            ("_", vec![&meter]),
+            ("o", vec![&boiler, &meter]),
+            ("nothing+like+this", vec![]),
+        ] {
+            let (status, page) = world
+                .call(
+                    Method::GET,
+                    &format!("/tickets?q={query}"),
+                    &world.admin,
+                    None,
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{query}: {page}");
+            let found: Vec<&str> = page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|ticket| ticket["id"].as_str().unwrap())
+                .collect();
+            let expected: Vec<&str> = expected.iter().map(|id| id.as_str()).collect();
+            assert_eq!(found, expected, "{query}");
+        }
+        let (status, refused) = world
+            .call(Method::GET, "/tickets?q=%01", &world.admin, None)
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+        assert_eq!(refused["error"]["details"]["field"], "q");
+        world.app.stop().await;
+    })
+    .await;
+}

@@ -208,6 +208,9 @@ pub struct ListTickets {
     project_id: Option<Uuid>,
     /// Only tickets of this customer.
     customer_id: Option<Uuid>,
+    /// Only tickets whose subject or description contains this text, ignoring case.
+    #[param(min_length = 1, max_length = 200)]
+    q: Option<String>,
     /// Only tickets in this status.
     #[param(value_type = Option<crate::openapi::TicketStatusSchema>)]
     status: Option<TicketStatus>,
@@ -249,6 +252,7 @@ pub async fn list(
         &[
             "project_id",
             "customer_id",
+            "q",
             "status",
             "assignee",
             "cursor",
@@ -280,6 +284,16 @@ pub async fn list(
     let filter = TicketFilter {
         project_id: uuid(&params, "project_id")?,
         customer_id: uuid(&params, "customer_id")?,
+        text: params
+            .get("q")
+            .map(|q| match text("q", q, 1, 200) {
+                Ok(q) if q.chars().any(char::is_control) => Err(ApiError::invalid_field(
+                    "q",
+                    "q must not contain control characters",
+                )),
+                other => other,
+            })
+            .transpose()?,
         status,
         assignee_id,
         after: uuid(&params, "cursor")?,

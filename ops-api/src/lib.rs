@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod constructor;
 pub mod customers;
 pub mod db;
 pub mod error;

@@ -4,6 +4,8 @@
 //! enqueues the event describing it in the outbox. Updates name the version they were based
 //! on, so two operators cannot overwrite each other silently.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -49,6 +51,11 @@ pub struct Ticket {
     pub assignee_id: Option<Uuid>,
     /// The customer who asked.
     pub customer_id: Option<Uuid>,
+    /// Its request type, a key of its project's request types.
+    pub request_type: Option<String>,
+    /// Its custom field values, by field key.
+    #[schema(value_type = Object)]
+    pub fields: BTreeMap<String, serde_json::Value>,
     /// Its service-level clocks; `null` when its project had no SLA policy when it was created.
     pub sla: Option<TicketSla>,
     /// When it was created.
@@ -108,12 +115,14 @@ struct TicketRow {
     resolution_due_at: Option<DateTime<Utc>>,
     first_responded_at: Option<DateTime<Utc>>,
     resolved_at: Option<DateTime<Utc>>,
+    request_type: Option<String>,
+    fields: String,
 }
 
 const COLUMNS: &str = "id, project_id, number, subject, description, channel, status, priority, \
                        assignee_id, customer_id, created_at, updated_at, version, \
                        sla_policy_version, first_response_due_at, resolution_due_at, \
-                       first_responded_at, resolved_at";
+                       first_responded_at, resolved_at, request_type, fields";
 
 fn stored<T: DeserializeOwned>(column: &'static str, text: &str) -> Result<T, sqlx::Error> {
     serde_json::from_value(serde_json::Value::String(text.to_owned())).map_err(|error| {
@@ -146,6 +155,13 @@ impl TryFrom<TicketRow> for Ticket {
             priority: stored("priority", &row.priority)?,
             assignee_id: row.assignee_id,
             customer_id: row.customer_id,
+            request_type: row.request_type,
+            fields: serde_json::from_str(&row.fields).map_err(|error| {
+                sqlx::Error::ColumnDecode {
+                    index: "fields".into(),
+                    source: Box::new(error),
+                }
+            })?,
             sla: clocks.view(Utc::now()),
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -217,6 +233,10 @@ pub struct NewTicket {
     pub assignee_id: Option<Uuid>,
     /// The customer who asked, already checked to be a current customer of the tenant.
     pub customer_id: Option<Uuid>,
+    /// Its request type, already checked against the project's.
+    pub request_type: Option<String>,
+    /// Its custom field values, already checked against the project's fields.
+    pub fields: BTreeMap<String, serde_json::Value>,
 }
 
 fn actor_json(actor: &Actor) -> String {
@@ -286,8 +306,9 @@ pub async fn create(
         sqlx::query(
             "insert into tickets (id, tenant_id, project_id, number, subject, description, channel, \
              status, priority, assignee_id, customer_id, created_at, updated_at, sla_policy_version, \
-             first_response_due_at, resolution_due_at, search_text) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16)",
+             first_response_due_at, resolution_due_at, search_text, request_type, fields) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16, \
+             $17, $18)",
         )
         .bind(id)
         .bind(tenant)
@@ -305,6 +326,8 @@ pub async fn create(
         .bind(clocks.first_response_due_at)
         .bind(clocks.resolution_due_at)
         .bind(format!("{} {}", new.subject, new.description).to_lowercase())
+        .bind(&new.request_type)
+        .bind(serde_json::to_string(&new.fields).unwrap_or_else(|_| "{}".into()))
         .execute(&mut *tx)
         .await?;
         sqlx::query(
@@ -334,6 +357,8 @@ pub async fn create(
         priority: new.priority,
         assignee_id: new.assignee_id,
         customer_id: new.customer_id,
+        request_type: new.request_type,
+        fields: new.fields,
         sla: clocks.view(now),
         created_at: now,
         updated_at: now,
@@ -549,6 +574,10 @@ pub struct TicketChange {
     pub priority: Option<TicketPriority>,
     /// The new assignee (`Some(None)` unassigns).
     pub assignee_id: Option<Option<Uuid>>,
+    /// The new request type, already checked against the project's.
+    pub request_type: Option<String>,
+    /// Field values to set, already checked; `null` clears a field.
+    pub fields: BTreeMap<String, serde_json::Value>,
 }
 
 /// Applies `change` to `ticket` if it is still at `ticket.version`.
@@ -678,6 +707,32 @@ pub async fn update(
             ));
         }
     }
+    if let Some(request_type) = change
+        .request_type
+        .filter(|kind| Some(kind) != ticket.request_type.as_ref())
+    {
+        history.push((
+            "request_type",
+            ticket.request_type.clone(),
+            Some(request_type.clone()),
+        ));
+        next.request_type = Some(request_type);
+    }
+    for (key, value) in change.fields {
+        let old = ticket.fields.get(&key);
+        if value.is_null() {
+            if let Some(old) = next.fields.remove(&key) {
+                history.push(("fields", Some(format!("{key}: {old}")), None));
+            }
+        } else if old != Some(&value) {
+            history.push((
+                "fields",
+                old.map(|old| format!("{key}: {old}")),
+                Some(format!("{key}: {value}")),
+            ));
+            next.fields.insert(key, value);
+        }
+    }
     if history.is_empty() {
         return Err(TicketError::NoChange);
     }
@@ -695,7 +750,8 @@ pub async fn update(
         let result = sqlx::query(
             "update tickets set status = $1, priority = $2, assignee_id = $3, updated_at = $4, \
              version = version + 1, first_response_due_at = $8, resolution_due_at = $9, \
-             resolved_at = $10 where tenant_id = $5 and id = $6 and version = $7",
+             resolved_at = $10, request_type = $11, fields = $12 \
+             where tenant_id = $5 and id = $6 and version = $7",
         )
         .bind(next.status.as_str())
         .bind(next.priority.as_str())
@@ -707,6 +763,8 @@ pub async fn update(
         .bind(next.clocks.first_response_due_at)
         .bind(next.clocks.resolution_due_at)
         .bind(next.clocks.resolved_at)
+        .bind(&next.request_type)
+        .bind(serde_json::to_string(&next.fields).unwrap_or_else(|_| "{}".into()))
         .execute(&mut *tx)
         .await?;
         if result.rows_affected() == 1 {

@@ -9,6 +9,7 @@ mod harness;
 mod attendance;
 mod auth;
 mod config;
+mod constructor;
 mod customers;
 mod hr;
 mod import;

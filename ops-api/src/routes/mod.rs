@@ -45,6 +45,18 @@ pub fn router(db: Database, auth: AuthSettings) -> Router {
         .route("/projects/{id}", get(projects::get))
         .route("/projects/{id}/members", post(projects::add_member))
         .route(
+            "/projects/{id}/request-types",
+            get(projects::request_types).post(projects::add_request_type),
+        )
+        .route(
+            "/projects/{id}/fields",
+            get(projects::fields).post(projects::add_field),
+        )
+        .route(
+            "/projects/{id}/fields/{field_id}",
+            patch(projects::update_field),
+        )
+        .route(
             "/projects/{id}/sla",
             get(projects::sla_policy).put(projects::put_sla_policy),
         )

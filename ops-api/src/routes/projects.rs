@@ -13,8 +13,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::OpsState;
+use super::tickets::text;
+use crate::constructor::{self, Field, FieldChange, FieldKind, NewField, RequestType};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, PathId, object};
+use crate::extract::{ApiJson, ChildPath, PathId, object};
 use crate::projects::{self, Project, ProjectKey};
 use crate::rbac::{Action, Scope, authorize};
 use crate::sla::{self, Policy, PolicyDefinition, PolicyError, PriorityTargets, WeeklyHours};
@@ -287,4 +289,294 @@ pub async fn put_sla_policy(
     Ok(Json(
         sla::put(&state.db, &actor, project.id, body.version, definition).await?,
     ))
+}
+
+fn key(value: &str) -> Result<String, ApiError> {
+    if constructor::valid_key(value) {
+        Ok(value.to_owned())
+    } else {
+        Err(ApiError::invalid_field(
+            "key",
+            "key must be 1 to 40 lower-case letters, digits or `_`, starting with a letter",
+        ))
+    }
+}
+
+fn key_taken(error: sqlx::Error) -> ApiError {
+    match &error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => ApiError::Invalid {
+            status: StatusCode::CONFLICT,
+            field: Some("key".into()),
+            message: "the key is taken in this project".into(),
+        },
+        _ => error.into(),
+    }
+}
+
+/// A new request type.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewRequestType {
+    /// Its key, unique in the project: 1 to 40 lower-case letters, digits or `_`.
+    #[schema(pattern = "^[a-z][a-z0-9_]{0,39}$")]
+    key: String,
+    /// Its name: 1 to 200 characters after trimming.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    name: String,
+}
+
+/// Add a request type to a project
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{id}/request-types",
+    tag = "projects",
+    params(("id" = uuid::Uuid, Path, description = "The project's id.")),
+    request_body = NewRequestType,
+    responses(
+        (status = 201, description = "The request type was added.", body = RequestType),
+        (status = 404, description = "No such project, or not one the caller may manage.", body = ErrorBody),
+        (status = 409, description = "The key is taken in the project.", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = []))
+)]
+pub async fn add_request_type(
+    State(state): State<OpsState>,
+    Extension(actor): Extension<Actor>,
+    PathId(id): PathId,
+    ApiJson(body): ApiJson<NewRequestType>,
+) -> Result<(StatusCode, Json<RequestType>), ApiError> {
+    let project = visible_project(&state, &actor, Action::ProjectManage, id).await?;
+    let key = key(&body.key)?;
+    let name = text("name", &body.name, 1, 200)?;
+    let created = constructor::add_request_type(&state.db, actor.tenant_id, project.id, key, name)
+        .await
+        .map_err(key_taken)?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// List a project's request types
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{id}/request-types",
+    tag = "projects",
+    params(("id" = uuid::Uuid, Path, description = "The project's id.")),
+    responses(
+        (status = 200, description = "The request types, by key.", body = Vec<RequestType>),
+        (status = 404, description = "No such project, or not one the caller may see.", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = []))
+)]
+pub async fn request_types(
+    State(state): State<OpsState>,
+    Extension(actor): Extension<Actor>,
+    PathId(id): PathId,
+) -> Result<Json<Vec<RequestType>>, ApiError> {
+    let project = visible_project(&state, &actor, Action::ProjectRead, id).await?;
+    Ok(Json(
+        constructor::request_types(&state.db, actor.tenant_id, project.id).await?,
+    ))
+}
+
+/// A new custom field.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewFieldBody {
+    /// Its key, unique in the project: 1 to 40 lower-case letters, digits or `_`.
+    #[schema(pattern = "^[a-z][a-z0-9_]{0,39}$")]
+    key: String,
+    /// What operators see: 1 to 200 characters after trimming.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    label: String,
+    /// What it holds.
+    kind: FieldKind,
+    /// Whether every new ticket must have it; `false` when left out.
+    #[serde(default)]
+    required: bool,
+    /// The choices of a choice field (its dictionary): 1 to 500 distinct texts; none for other
+    /// kinds.
+    #[serde(default)]
+    #[schema(max_items = 500)]
+    choices: Vec<String>,
+}
+
+fn checked_choices(
+    kind: FieldKind,
+    choices: Vec<String>,
+    adding: bool,
+) -> Result<Vec<String>, ApiError> {
+    if kind != FieldKind::Choice && !choices.is_empty() {
+        return Err(ApiError::invalid_field(
+            "choices",
+            "only choice fields have choices",
+        ));
+    }
+    if kind == FieldKind::Choice && choices.is_empty() && !adding {
+        return Err(ApiError::invalid_field(
+            "choices",
+            "a choice field needs its choices",
+        ));
+    }
+    if choices.len() > constructor::MAX_CHOICES {
+        return Err(ApiError::invalid_field("choices", "at most 500 choices"));
+    }
+    let mut seen = Vec::with_capacity(choices.len());
+    for (i, choice) in choices.iter().enumerate() {
+        let choice = text(&format!("choices[{i}]"), choice, 1, 200)?;
+        if seen.contains(&choice) {
+            return Err(ApiError::invalid_field(
+                format!("choices[{i}]"),
+                "the choice is given twice",
+            ));
+        }
+        seen.push(choice);
+    }
+    Ok(seen)
+}
+
+/// Add a custom field to a project
+///
+/// Its key and kind never change; later tickets carry values under the key.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{id}/fields",
+    tag = "projects",
+    params(("id" = uuid::Uuid, Path, description = "The project's id.")),
+    request_body = NewFieldBody,
+    responses(
+        (status = 201, description = "The field was added.", body = Field),
+        (status = 404, description = "No such project, or not one the caller may manage.", body = ErrorBody),
+        (status = 409, description = "The key is taken in the project.", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = []))
+)]
+pub async fn add_field(
+    State(state): State<OpsState>,
+    Extension(actor): Extension<Actor>,
+    PathId(id): PathId,
+    ApiJson(body): ApiJson<NewFieldBody>,
+) -> Result<(StatusCode, Json<Field>), ApiError> {
+    let project = visible_project(&state, &actor, Action::ProjectManage, id).await?;
+    let new = NewField {
+        key: key(&body.key)?,
+        label: text("label", &body.label, 1, 200)?,
+        kind: body.kind,
+        required: body.required,
+        choices: checked_choices(body.kind, body.choices, false)?,
+    };
+    let field = constructor::add_field(&state.db, actor.tenant_id, project.id, new)
+        .await
+        .map_err(key_taken)?;
+    Ok((StatusCode::CREATED, Json(field)))
+}
+
+/// List a project's custom fields
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{id}/fields",
+    tag = "projects",
+    params(("id" = uuid::Uuid, Path, description = "The project's id.")),
+    responses(
+        (status = 200, description = "The fields, active and retired, by key.", body = Vec<Field>),
+        (status = 404, description = "No such project, or not one the caller may see.", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = []))
+)]
+pub async fn fields(
+    State(state): State<OpsState>,
+    Extension(actor): Extension<Actor>,
+    PathId(id): PathId,
+) -> Result<Json<Vec<Field>>, ApiError> {
+    let project = visible_project(&state, &actor, Action::ProjectRead, id).await?;
+    Ok(Json(
+        constructor::fields(&state.db, actor.tenant_id, project.id).await?,
+    ))
+}
+
+/// A change to a custom field, based on the version the caller saw.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateFieldBody {
+    /// The field's `version` the change is based on.
+    version: i64,
+    /// The new label.
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    label: Option<String>,
+    /// Required or not.
+    #[serde(default)]
+    required: Option<bool>,
+    /// Choices to add to a choice field; existing ones stay.
+    #[serde(default)]
+    #[schema(max_items = 500)]
+    add_choices: Vec<String>,
+    /// `false` retires the field (tickets keep their values), `true` brings it back.
+    #[serde(default)]
+    active: Option<bool>,
+}
+
+/// Change a custom field
+#[utoipa::path(
+    patch,
+    path = "/api/v1/projects/{id}/fields/{field_id}",
+    tag = "projects",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The project's id."),
+        ("field_id" = uuid::Uuid, Path, description = "The field's id."),
+    ),
+    request_body = UpdateFieldBody,
+    responses(
+        (status = 200, description = "The changed field.", body = Field),
+        (status = 404, description = "No such project or field.", body = ErrorBody),
+        (status = 409, description = "Someone changed the field since `version`.", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = []))
+)]
+pub async fn update_field(
+    State(state): State<OpsState>,
+    Extension(actor): Extension<Actor>,
+    path: ChildPath,
+    ApiJson(body): ApiJson<UpdateFieldBody>,
+) -> Result<Json<Field>, ApiError> {
+    let project = visible_project(&state, &actor, Action::ProjectManage, path.parent).await?;
+    let field = constructor::fields(&state.db, actor.tenant_id, project.id)
+        .await?
+        .into_iter()
+        .find(|field| field.id == path.child)
+        .ok_or_else(|| ApiError::NotFound("no such field in this project".into()))?;
+    if field.version != body.version {
+        return Err(ApiError::Conflict(format!(
+            "the field was changed by someone else (now at version {}); reload it and retry",
+            field.version
+        )));
+    }
+    let mut add_choices = checked_choices(field.kind, body.add_choices, true)?;
+    add_choices.retain(|choice| !field.choices.contains(choice));
+    if field.choices.len() + add_choices.len() > constructor::MAX_CHOICES {
+        return Err(ApiError::invalid_field(
+            "add_choices",
+            "a field has at most 500 choices",
+        ));
+    }
+    let change = FieldChange {
+        label: body
+            .label
+            .map(|label| text("label", &label, 1, 200))
+            .transpose()?,
+        required: body.required,
+        add_choices,
+        active: body.active,
+    };
+    constructor::update_field(
+        &state.db,
+        actor.tenant_id,
+        project.id,
+        &field,
+        body.version,
+        change,
+    )
+    .await?
+    .map(Json)
+    .ok_or_else(|| {
+        ApiError::Conflict("the field was changed by someone else; reload it and retry".into())
+    })
 }

@@ -1,6 +1,6 @@
 //! `/api/v1/tickets`: create, list, read and work tickets.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::{Extension, Json};
 use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
 use tenet_events::identity::Principal;
 use tenet_events::tickets::{Channel, TicketPriority, TicketStatus};
 use tenet_events::{Actor, Role, TraceContext};
@@ -17,6 +18,7 @@ use uuid::Uuid;
 
 use super::OpsState;
 use super::query::{known_params, limit, page, uuid};
+use crate::constructor;
 use crate::customers::{self, CustomerError};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ChildPath, PathId, parse_json};
@@ -95,6 +97,37 @@ pub struct CreateTicket {
     /// The customer who asked: a customer of the tenant (not one merged into another).
     #[serde(default)]
     customer_id: Option<Uuid>,
+    /// Its request type: the key of one of the project's active request types.
+    #[serde(default)]
+    request_type: Option<String>,
+    /// Custom field values by field key, checked against the project's fields; every required
+    /// field must have one.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    fields: BTreeMap<String, Value>,
+}
+
+/// Checks a ticket's request type and field values against its project's configuration.
+async fn configured(
+    state: &OpsState,
+    actor: &Actor,
+    project: Uuid,
+    request_type: Option<&str>,
+    fields: &BTreeMap<String, Value>,
+    creating: bool,
+) -> Result<BTreeMap<String, Value>, ApiError> {
+    if let Some(kind) = request_type {
+        let types = constructor::request_types(&state.db, actor.tenant_id, project).await?;
+        if !types.iter().any(|known| known.key == kind && known.active) {
+            return Err(ApiError::invalid_field(
+                "request_type",
+                format!("the project has no active request type `{kind}`"),
+            ));
+        }
+    }
+    let defined = constructor::fields(&state.db, actor.tenant_id, project).await?;
+    constructor::check_values(&defined, fields, creating)
+        .map_err(|(field, message)| ApiError::invalid_field(field, message))
 }
 
 fn normal() -> TicketPriority {
@@ -158,6 +191,15 @@ pub async fn create(
             "no such project, or not one of yours",
         ));
     }
+    let fields = configured(
+        &state,
+        &actor,
+        request.project_id,
+        request.request_type.as_deref(),
+        &request.fields,
+        true,
+    )
+    .await?;
     if let Some(customer) = request.customer_id {
         customers::ensure_current(&state.db, actor.tenant_id, customer)
             .await
@@ -181,6 +223,8 @@ pub async fn create(
                 priority: request.priority,
                 assignee_id: request.assignee_id,
                 customer_id: request.customer_id,
+                request_type: request.request_type.clone(),
+                fields: fields.clone(),
             },
         )
         .await
@@ -358,6 +402,13 @@ pub struct UpdateTicket {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<uuid::Uuid>)]
     assignee_id: Option<Option<Uuid>>,
+    /// The new request type: the key of one of the project's active request types.
+    #[serde(default)]
+    request_type: Option<String>,
+    /// Field values to set by key; `null` clears an optional field.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    fields: BTreeMap<String, Value>,
 }
 
 /// Change a ticket
@@ -386,10 +437,28 @@ pub async fn update(
     ApiJson(body): ApiJson<UpdateTicket>,
 ) -> Result<Json<Ticket>, ApiError> {
     let ticket = visible(&state, &actor, Action::TicketUpdate, id).await?;
+    let fields = configured(
+        &state,
+        &actor,
+        ticket.project_id,
+        body.request_type.as_deref(),
+        &body.fields,
+        false,
+    )
+    .await?;
+    // `check_values` drops the nulls that clear optional fields; keep them as clearing.
+    let mut change_fields = fields;
+    for (key, value) in &body.fields {
+        if value.is_null() {
+            change_fields.insert(key.clone(), Value::Null);
+        }
+    }
     let change = TicketChange {
         status: body.status,
         priority: body.priority,
         assignee_id: body.assignee_id,
+        request_type: body.request_type,
+        fields: change_fields,
     };
     Ok(Json(
         tickets::update(

@@ -578,6 +578,8 @@ pub struct TicketChange {
     pub request_type: Option<String>,
     /// Field values to set, already checked; `null` clears a field.
     pub fields: BTreeMap<String, serde_json::Value>,
+    /// The new customer, already checked to be current (`Some(None)` unlinks).
+    pub customer_id: Option<Option<Uuid>>,
 }
 
 /// Applies `change` to `ticket` if it is still at `ticket.version`.
@@ -707,6 +709,17 @@ pub async fn update(
             ));
         }
     }
+    if let Some(customer) = change
+        .customer_id
+        .filter(|customer| *customer != ticket.customer_id)
+    {
+        history.push((
+            "customer_id",
+            ticket.customer_id.map(|id| id.to_string()),
+            customer.map(|id| id.to_string()),
+        ));
+        next.customer_id = customer;
+    }
     if let Some(request_type) = change
         .request_type
         .filter(|kind| Some(kind) != ticket.request_type.as_ref())
@@ -750,7 +763,7 @@ pub async fn update(
         let result = sqlx::query(
             "update tickets set status = $1, priority = $2, assignee_id = $3, updated_at = $4, \
              version = version + 1, first_response_due_at = $8, resolution_due_at = $9, \
-             resolved_at = $10, request_type = $11, fields = $12 \
+             resolved_at = $10, request_type = $11, fields = $12, customer_id = $13 \
              where tenant_id = $5 and id = $6 and version = $7",
         )
         .bind(next.status.as_str())
@@ -765,6 +778,7 @@ pub async fn update(
         .bind(next.clocks.resolved_at)
         .bind(&next.request_type)
         .bind(serde_json::to_string(&next.fields).unwrap_or_else(|_| "{}".into()))
+        .bind(next.customer_id)
         .execute(&mut *tx)
         .await?;
         if result.rows_affected() == 1 {

@@ -163,6 +163,23 @@ async fn a_caller_is_found_by_any_identity_and_seen_whole() {
             .call(Method::PATCH, &format!("/tickets/{first_ticket}"), &world.admin, Some(json!({"version": 1, "status": "solved"})))
             .await;
         assert_eq!(solved["status"], "solved");
+        // A ticket opened before the caller was identified is linked afterwards.
+        let unknown = world.ticket("Caller did not say", "voice").await;
+        let (status, linked) = world
+            .call(Method::PATCH, &format!("/tickets/{unknown}"), &world.admin, Some(json!({"version": 1, "customer_id": boris["id"]})))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{linked}");
+        assert_eq!(linked["customer_id"], boris["id"]);
+        let (status, refused) = world
+            .call(Method::PATCH, &format!("/tickets/{unknown}"), &world.admin, Some(json!({"version": 2, "customer_id": "00000000-0000-0000-0000-000000000000"})))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+        assert_eq!(refused["error"]["details"]["field"], "customer_id");
+        let (status, unlinked) = world
+            .call(Method::PATCH, &format!("/tickets/{unknown}"), &world.admin, Some(json!({"version": 2, "customer_id": null})))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{unlinked}");
+        assert_eq!(unlinked["customer_id"], Value::Null);
         let (_, listed) = world
             .call(Method::GET, &format!("/tickets?customer_id={id}"), &world.admin, None)
             .await;

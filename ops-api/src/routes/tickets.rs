@@ -107,6 +107,18 @@ pub struct CreateTicket {
     fields: BTreeMap<String, Value>,
 }
 
+/// Checks that `customer` is a current customer of the tenant, naming `customer_id` if not.
+async fn current_customer(state: &OpsState, actor: &Actor, customer: Uuid) -> Result<(), ApiError> {
+    customers::ensure_current(&state.db, actor.tenant_id, customer)
+        .await
+        .map_err(|error| match error {
+            CustomerError::NotFound | CustomerError::Merged { .. } => {
+                ApiError::invalid_field("customer_id", error.to_string())
+            }
+            other => other.into(),
+        })
+}
+
 /// Checks a ticket's request type and field values against its project's configuration.
 async fn configured(
     state: &OpsState,
@@ -201,14 +213,7 @@ pub async fn create(
     )
     .await?;
     if let Some(customer) = request.customer_id {
-        customers::ensure_current(&state.db, actor.tenant_id, customer)
-            .await
-            .map_err(|error| match error {
-                CustomerError::NotFound | CustomerError::Merged { .. } => {
-                    ApiError::invalid_field("customer_id", error.to_string())
-                }
-                other => other.into(),
-            })?;
+        current_customer(&state, &actor, customer).await?;
     }
     idempotency::create_once(&state.db, actor.tenant_id, &headers, &body, async || {
         tickets::create(
@@ -409,6 +414,10 @@ pub struct UpdateTicket {
     #[serde(default)]
     #[schema(value_type = Object)]
     fields: BTreeMap<String, Value>,
+    /// The customer who asked, once the caller is identified; `null` unlinks.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<uuid::Uuid>)]
+    customer_id: Option<Option<Uuid>>,
 }
 
 /// Change a ticket
@@ -446,6 +455,9 @@ pub async fn update(
         false,
     )
     .await?;
+    if let Some(Some(customer)) = body.customer_id {
+        current_customer(&state, &actor, customer).await?;
+    }
     // `check_values` drops the nulls that clear optional fields; keep them as clearing.
     let mut change_fields = fields;
     for (key, value) in &body.fields {
@@ -459,6 +471,7 @@ pub async fn update(
         assignee_id: body.assignee_id,
         request_type: body.request_type,
         fields: change_fields,
+        customer_id: body.customer_id,
     };
     Ok(Json(
         tickets::update(

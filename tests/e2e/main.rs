@@ -8,6 +8,7 @@ mod harness;
 
 mod auth;
 mod config;
+mod crash;
 mod import;
 mod ingest;
 mod kafka;

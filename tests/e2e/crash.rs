@@ -4,10 +4,10 @@
 //! each once, by event id.
 //!
 //! The broker is librdkafka's mock cluster, which listens on real sockets of this machine,
-//! so the writer process talks to it like to any broker; with `TENET_TEST_KAFKA_BROKERS` set
-//! the same run also goes through a tansu broker of its own.
+//! so the writer process talks to it like to any broker. With `TENET_TEST_KAFKA_BROKERS` set,
+//! a shorter stream also goes through a tansu broker of its own.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -32,8 +32,6 @@ use crate::harness::{
     OwnBroker, TestDatabase, UpProcess, landed_ids, landed_offsets, tenet, test_brokers,
 };
 
-/// Events in the stream.
-const EVENTS: usize = 1_000_000;
 /// Times the writer is killed.
 const KILLS: usize = 5;
 /// Partitions of the calls topic. The mock cluster keeps only the last 5 MB of each
@@ -42,6 +40,27 @@ const KILLS: usize = 5;
 const PARTITIONS: u32 = 16;
 /// Tenants the events belong to; keyed by tenant, they spread over every partition.
 const TENANTS: u128 = 160;
+
+/// The stream, and how much of it the writer lands per flush.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    /// Events in the stream.
+    events: usize,
+    /// The writer's `max_rows`.
+    max_rows: usize,
+    /// The writer's `read_max_records`: it reads this many records from each of the
+    /// `PARTITIONS` partitions before deciding to flush, so flushes hold
+    /// `max_rows.max(PARTITIONS * read_max_records)` events, and each writer lands a few
+    /// flushes before it is killed: a small share of the stream.
+    read_max_records: usize,
+}
+
+/// A million events, landed 40,000 at a time.
+const MILLION: Run = Run {
+    events: 1_000_000,
+    max_rows: 40_000,
+    read_max_records: 2_500,
+};
 
 /// Counts the records the broker refused.
 #[derive(Default)]
@@ -198,7 +217,7 @@ fn flushes(data_dir: &Path) -> usize {
 
 /// The entries of the calls table's date partitions: its data files, and those being
 /// written (the local object store writes `NAME#N`, then renames it once complete).
-fn data_files(data_dir: &Path) -> Vec<String> {
+fn data_files(data_dir: &Path) -> BTreeSet<PathBuf> {
     std::fs::read_dir(table_dir(data_dir))
         .into_iter()
         .flatten()
@@ -206,7 +225,7 @@ fn data_files(data_dir: &Path) -> Vec<String> {
         .filter(|entry| entry.file_name().to_string_lossy().contains("event_date="))
         .flat_map(|partition| std::fs::read_dir(partition.path()).into_iter().flatten())
         .filter_map(Result::ok)
-        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .map(|entry| entry.path())
         .collect()
 }
 
@@ -230,9 +249,9 @@ fn history(data_dir: &Path) -> (usize, usize, usize) {
     (commits, compactions, checkpoints)
 }
 
-/// A `tenet serve --targets writer` process consuming `brokers`, flushing about every 40,000
-/// events, checkpointing every 2 commits and compacting every 2 s.
-async fn start_writer(brokers: &str, database_url: &str, data_dir: &Path) -> UpProcess {
+/// A `tenet serve --targets writer` process consuming `brokers`, flushing as `run` says,
+/// checkpointing every 2 commits and compacting every 2 s.
+async fn start_writer(run: Run, brokers: &str, database_url: &str, data_dir: &Path) -> UpProcess {
     let mut command = tenet();
     command
         .args(["serve", "--targets", "writer", "--http", "127.0.0.1:0"])
@@ -243,8 +262,11 @@ async fn start_writer(brokers: &str, database_url: &str, data_dir: &Path) -> UpP
         // A killed member holds its partitions until its session expires: keep that short.
         .env("TENET_KAFKA__PROPERTIES__SESSION_TIMEOUT_MS", "6000")
         .env("TENET_KAFKA__PROPERTIES__HEARTBEAT_INTERVAL_MS", "1000")
-        .env("TENET_WRITER__MAX_ROWS", "40000")
-        .env("TENET_WRITER__READ_MAX_RECORDS", "2500")
+        .env("TENET_WRITER__MAX_ROWS", run.max_rows.to_string())
+        .env(
+            "TENET_WRITER__READ_MAX_RECORDS",
+            run.read_max_records.to_string(),
+        )
         .env("TENET_WRITER__MAX_LATENCY", "2s")
         .env("TENET_WRITER__CHECKPOINT_INTERVAL", "2")
         .env("TENET_WRITER__COMPACTION_INTERVAL", "2s")
@@ -288,19 +310,26 @@ async fn kill_while_working(
     }
     match moment {
         Moment::WhileWriting | Moment::FilesWritten => {
-            let seen = data_files(data_dir).len();
-            while data_files(data_dir).len() == seen {
+            let seen = data_files(data_dir);
+            let new = loop {
+                let new: Vec<PathBuf> = data_files(data_dir).difference(&seen).cloned().collect();
+                if !new.is_empty() {
+                    break new;
+                }
                 assert!(
                     Instant::now() < deadline,
                     "the writer wrote nothing more within 120 s:\n{}",
                     tail(writer)
                 );
                 tokio::time::sleep(Duration::from_millis(2)).await;
-            }
+            };
             if let Moment::FilesWritten = moment {
-                while data_files(data_dir).iter().any(|name| name.contains('#'))
-                    && Instant::now() < deadline
-                {
+                // A file being written is `NAME#N` until it is complete.
+                let staged: Vec<PathBuf> = new
+                    .into_iter()
+                    .filter(|path| path.to_string_lossy().contains('#'))
+                    .collect();
+                while staged.iter().any(|path| path.exists()) && Instant::now() < deadline {
                     tokio::time::sleep(Duration::from_millis(1)).await;
                 }
             }
@@ -329,7 +358,7 @@ fn tail(writer: &UpProcess) -> String {
 
 /// Kills the writer `KILLS` times while it lands `ids` from `brokers`, then lets a last one
 /// finish, and checks the lake against what was sent.
-async fn crash_and_check(brokers: &str, ids: &[Uuid]) {
+async fn crash_and_check(run: Run, brokers: &str, ids: &[Uuid]) {
     let ends = end_offsets(brokers);
     assert_eq!(ends.iter().sum::<u64>(), ids.len() as u64);
     assert!(
@@ -345,7 +374,7 @@ async fn crash_and_check(brokers: &str, ids: &[Uuid]) {
 
     for kill in 0..KILLS {
         let flushed = flushes(data.path());
-        let mut writer = start_writer(brokers, &database.url(), data.path()).await;
+        let mut writer = start_writer(run, brokers, &database.url(), data.path()).await;
         let moment = match kill % 3 {
             0 => Moment::WhileWriting,
             1 => Moment::Random(Duration::from_millis(rng.random_range(0..2000))),
@@ -361,7 +390,7 @@ async fn crash_and_check(brokers: &str, ids: &[Uuid]) {
         );
     }
 
-    let writer = start_writer(brokers, &database.url(), data.path()).await;
+    let writer = start_writer(run, brokers, &database.url(), data.path()).await;
     let expected: Vec<Option<u64>> = ends.iter().copied().map(Some).collect();
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
@@ -427,11 +456,12 @@ fn partitions_of(family: EventFamily) -> i32 {
     }
 }
 
-/// Produces the stream to `brokers` and waits for the acknowledgement of every event.
-async fn produce_stream(brokers: &str) -> Vec<Uuid> {
+/// Produces the stream of `run` to `brokers` and waits for the acknowledgement of every
+/// event.
+async fn produce_stream(run: Run, brokers: &str) -> Vec<Uuid> {
     let produced = Instant::now();
     let brokers = brokers.to_owned();
-    let ids = tokio::task::spawn_blocking(move || produce(&brokers, EVENTS))
+    let ids = tokio::task::spawn_blocking(move || produce(&brokers, run.events))
         .await
         .unwrap();
     eprintln!("produced {} events in {:?}", ids.len(), produced.elapsed());
@@ -448,14 +478,21 @@ async fn a_writer_killed_five_times_lands_a_million_events_each_exactly_once() {
             .unwrap();
     }
     let brokers = cluster.bootstrap_servers();
-    let ids = produce_stream(&brokers).await;
+    let ids = produce_stream(MILLION, &brokers).await;
 
     // Act and assert
-    crash_and_check(&brokers, &ids).await;
+    crash_and_check(MILLION, &brokers, &ids).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_writer_killed_five_times_lands_a_million_events_from_tansu_each_exactly_once() {
+async fn a_writer_killed_five_times_lands_a_stream_from_tansu_each_exactly_once() {
+    // A debug build of the writer lands some 10,000 events a second from tansu; 300,000 keep
+    // the run near two minutes (the million goes through the mock cluster above).
+    const RUN: Run = Run {
+        events: 300_000,
+        max_rows: 10_000,
+        read_max_records: 625,
+    };
     // Arrange: a tansu of this test alone, so that its topics hold only this stream.
     let Some(_) = test_brokers() else { return };
     let broker = OwnBroker::start().await;
@@ -480,8 +517,8 @@ async fn a_writer_killed_five_times_lands_a_million_events_from_tansu_each_exact
     {
         created.unwrap();
     }
-    let ids = produce_stream(&broker.address()).await;
+    let ids = produce_stream(RUN, &broker.address()).await;
 
     // Act and assert
-    crash_and_check(&broker.address(), &ids).await;
+    crash_and_check(RUN, &broker.address(), &ids).await;
 }

@@ -32,7 +32,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::config::{DatabaseSettings, KafkaSettings, Settings};
+use crate::config::{DatabaseSettings, KafkaSettings, Settings, WriterSettings};
 use crate::http::context::{self, ClientAddress};
 use crate::http::health::{self, Dependency, Health};
 use crate::http::metrics;
@@ -192,11 +192,15 @@ struct KafkaTargets {
     writer: Option<(Lake, GroupId)>,
 }
 
-/// One lake writer per event family, with the default flush policy.
-pub fn lake_writer_configs() -> Vec<LakeWriterConfig> {
+/// One lake writer per event family, flushing as `[writer]` says.
+pub fn lake_writer_configs(writer: &WriterSettings) -> Vec<LakeWriterConfig> {
     EventFamily::ALL
         .into_iter()
-        .map(LakeWriterConfig::new)
+        .map(|family| LakeWriterConfig {
+            flush: writer.flush_policy(),
+            read_max_records: writer.read_max_records,
+            ..LakeWriterConfig::new(family)
+        })
         .collect()
 }
 
@@ -360,21 +364,32 @@ impl Application {
         };
         let relay = relay_log
             .map(|log| tokio::spawn(relay::run(database.clone(), log, RelaySettings::default())));
-        let mut writers = log
-            .zip(lake)
-            .map(|(log, lake)| LakeWriters::spawn(log, lake, lake_writer_configs()));
+        let maintenance = settings.writer.maintenance_policy();
+        let mut writers = log.zip(lake).map(|(log, lake)| {
+            LakeWriters::spawn(
+                log,
+                lake,
+                lake_writer_configs(&settings.writer),
+                maintenance,
+            )
+        });
         let mut kafka_group = None;
         if let Some(kafka) = &kafka
             && let Some((lake, group)) = &kafka.writer
         {
-            let configs = lake_writer_configs()
+            let configs = lake_writer_configs(&settings.writer)
                 .into_iter()
                 .map(|config| LakeWriterConfig {
                     group: group.clone(),
                     ..config
                 })
                 .collect();
-            writers = Some(LakeWriters::spawn(kafka.log.clone(), lake.clone(), configs));
+            writers = Some(LakeWriters::spawn(
+                kafka.log.clone(),
+                lake.clone(),
+                configs,
+                maintenance,
+            ));
             kafka_group = Some((kafka.log.clone(), group.clone()));
         }
 

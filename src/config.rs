@@ -38,6 +38,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// The Kafka broker of the distributed mode.
     pub kafka: KafkaSettings,
+    /// The lake writers and the upkeep of the tables they write.
+    pub writer: WriterSettings,
 }
 
 /// `[http]`: the listener every HTTP target serves on.
@@ -232,6 +234,75 @@ impl Default for KafkaSettings {
             topic_partitions: 6,
             replication_factor: 1,
             properties: KafkaProperties::default(),
+        }
+    }
+}
+
+/// `[writer]`: the lake writers (in `tenet up`, and in `tenet serve` with the `writer`
+/// target): when they flush, and how they look after the tables they write.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WriterSettings {
+    /// Flush once this many records are buffered.
+    pub max_rows: usize,
+    /// Flush once about this many payload bytes are buffered.
+    pub max_bytes: usize,
+    /// Flush once the oldest buffered record has waited this long.
+    #[serde(with = "humantime_serde")]
+    pub max_latency: Duration,
+    /// At most this many records per read of one partition. A writer reads once from each of
+    /// its partitions before it decides to flush.
+    pub read_max_records: usize,
+    /// Checkpoint a table's Delta log each time its version crosses a multiple of this; 0:
+    /// never.
+    pub checkpoint_interval: u64,
+    /// How often each table is looked at for small files to compact; `0s`: never.
+    #[serde(with = "humantime_serde")]
+    pub compaction_interval: Duration,
+    /// A date partition is compacted once it holds this many small files.
+    pub compaction_min_files: usize,
+    /// Files smaller than this, in bytes, are small; compaction merges them into files of
+    /// about this size.
+    pub compaction_target_file_size: u64,
+}
+
+impl Default for WriterSettings {
+    fn default() -> Self {
+        let flush = tenet_ingest::FlushPolicy::default();
+        let maintenance = tenet_ingest::MaintenancePolicy::default();
+        let family = tenet_ingest::LakeWriterConfig::new(tenet_events::EventFamily::Calls);
+        Self {
+            max_rows: flush.max_rows,
+            max_bytes: flush.max_bytes,
+            max_latency: flush.max_latency,
+            read_max_records: family.read_max_records,
+            checkpoint_interval: maintenance.checkpoint_every.map_or(0, |every| every.get()),
+            compaction_interval: maintenance.compact_every.unwrap_or_default(),
+            compaction_min_files: maintenance.compaction.min_files,
+            compaction_target_file_size: maintenance.compaction.target_file_size,
+        }
+    }
+}
+
+impl WriterSettings {
+    /// When the writers flush.
+    pub fn flush_policy(&self) -> tenet_ingest::FlushPolicy {
+        tenet_ingest::FlushPolicy {
+            max_rows: self.max_rows,
+            max_bytes: self.max_bytes,
+            max_latency: self.max_latency,
+        }
+    }
+
+    /// How the writers look after their tables.
+    pub fn maintenance_policy(&self) -> tenet_ingest::MaintenancePolicy {
+        tenet_ingest::MaintenancePolicy {
+            checkpoint_every: std::num::NonZeroU64::new(self.checkpoint_interval),
+            compact_every: Some(self.compaction_interval).filter(|every| !every.is_zero()),
+            compaction: tenet_lakehouse::compaction::CompactionPolicy {
+                min_files: self.compaction_min_files,
+                target_file_size: self.compaction_target_file_size,
+            },
         }
     }
 }
@@ -485,12 +556,40 @@ mod tests {
             "health.check_timeout = \"2s\"",
             "kafka.group = \"tenet-lake-writer\"",
             "kafka.delivery_timeout = \"20s\"",
+            "writer.max_latency = \"5s\"",
+            "writer.checkpoint_interval = 100",
+            "writer.compaction_interval = \"10m\"",
         ] {
             assert!(
                 shown.lines().any(|line| line == key),
                 "missing {key} in\n{shown}"
             );
         }
+    }
+
+    #[test]
+    fn writer_settings_become_the_flush_and_maintenance_policies() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(
+            file.path(),
+            "[writer]\nmax_rows = 500\nmax_latency = \"1s\"\ncheckpoint_interval = 0\ncompaction_interval = \"30s\"\ncompaction_min_files = 4\n",
+        )
+        .unwrap();
+
+        let settings = Settings::load(Some(file.path()), &Overrides::default()).unwrap();
+
+        let flush = settings.writer.flush_policy();
+        assert_eq!(flush.max_rows, 500);
+        assert_eq!(flush.max_latency, Duration::from_secs(1));
+        let maintenance = settings.writer.maintenance_policy();
+        assert_eq!(
+            maintenance.checkpoint_every, None,
+            "0 turns checkpoints off"
+        );
+        assert_eq!(maintenance.compact_every, Some(Duration::from_secs(30)));
+        assert_eq!(maintenance.compaction.min_files, 4);
+        let defaults = WriterSettings::default().maintenance_policy();
+        assert_eq!(defaults, tenet_ingest::MaintenancePolicy::default());
     }
 
     #[test]

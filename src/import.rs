@@ -137,14 +137,23 @@ pub async fn append(log: &dyn EventLog, events: &[Envelope]) -> anyhow::Result<u
     Ok(appended)
 }
 
-/// Runs the lake writers on `log` until every event in it has landed in `lake`, then stops
-/// them after their final commit.
+/// Runs the lake writers on `log`, configured by `[writer]`, until every event in it has
+/// landed in `lake`, then stops them after their final commit.
 ///
 /// # Errors
 /// When the log cannot be read.
-pub async fn land(log: Arc<EmbeddedLog>, lake: Lake) -> anyhow::Result<()> {
+pub async fn land(
+    log: Arc<EmbeddedLog>,
+    lake: Lake,
+    writer: &crate::config::WriterSettings,
+) -> anyhow::Result<()> {
     let group = GroupId::parse(DEFAULT_GROUP).expect("the default group name is legal");
-    let writers = LakeWriters::spawn(log.clone(), lake, crate::app::lake_writer_configs());
+    let writers = LakeWriters::spawn(
+        log.clone(),
+        lake,
+        crate::app::lake_writer_configs(writer),
+        writer.maintenance_policy(),
+    );
     let spinner = ProgressBar::new_spinner();
     spinner.set_message("landing in the lake");
     spinner.enable_steady_tick(Duration::from_millis(120));

@@ -290,7 +290,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let log = app::open_event_log(&settings.data.dir).await?;
             summary.events = import::append(log.as_ref(), &events).await?;
             let landed = if wait {
-                import::land(log, app::open_lake(&settings.data.dir)?).await?;
+                import::land(log, app::open_lake(&settings.data.dir)?, &settings.writer).await?;
                 "they have landed in the lake"
             } else {
                 "they are durable in the event log"

@@ -15,7 +15,8 @@
 //!   writers.
 //! - [`writer`]: [`LakeWriter`], which lands a family's topic in its Delta table exactly once
 //!   (source offsets committed inside the Delta commit) and sends what cannot be decoded to
-//!   the dead-letter table ([`dead_letter`]).
+//!   the dead-letter table ([`dead_letter`]); in the background, it checkpoints the tables'
+//!   Delta logs and compacts their small files.
 //! - [`gateway`]: the HTTP endpoints where outside producers (integrations, Asterisk, access
 //!   control) hand batches of events to the log; answered only once they are durable.
 //! - [`import`]: per-call history records turned into call events, for `tenet import calls`.
@@ -37,5 +38,6 @@ pub use log::{
     StoredRecord, TopicName, TopicPartition, partition_for_key,
 };
 pub use writer::{
-    FlushPolicy, FlushReason, FlushSummary, LakeWriter, LakeWriterConfig, LakeWriters, WriterError,
+    FlushPolicy, FlushReason, FlushSummary, LakeWriter, LakeWriterConfig, LakeWriters,
+    MaintenancePolicy, WriterError,
 };

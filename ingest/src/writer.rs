@@ -16,12 +16,16 @@
 //! the versions in the lake, and [`assignment`] decides what happens to its buffer when
 //! partitions move.
 //!
-//! The decisions are in the pure core ([`flush`], [`offsets`], [`batch`], [`assignment`]);
-//! this module is the I/O around them.
+//! [`LakeWriters`], the writers a process runs, also look after the tables they fill:
+//! [`maintenance`] checkpoints the Delta logs and compacts small files in the background.
+//!
+//! The decisions are in the pure core ([`flush`], [`offsets`], [`batch`], [`assignment`],
+//! [`maintenance`]'s schedule); this module is the I/O around them.
 
 pub mod assignment;
 pub mod batch;
 pub mod flush;
+pub mod maintenance;
 pub mod offsets;
 
 use std::collections::BTreeSet;
@@ -42,6 +46,7 @@ use tokio::task::JoinHandle;
 use tracing::{debug, error, info, instrument, warn};
 
 pub use flush::{FlushPolicy, FlushReason, FlushWindow};
+pub use maintenance::{CheckpointSchedule, CommitFeed, MaintenancePolicy};
 pub use offsets::{OffsetBook, PartitionCursor, Route, TxnVersion, app_id};
 
 use crate::dead_letter::{DeadLetter, dead_letter_batch};
@@ -170,6 +175,14 @@ pub struct LakeWriter<L: EventLog + ?Sized> {
     window: FlushWindow,
     log_commits: Vec<(u32, Offset)>,
     poisoned: bool,
+    feeds: Option<TableFeeds>,
+}
+
+/// Where a writer announces the versions it commits to its two tables.
+#[derive(Debug, Clone, Default)]
+struct TableFeeds {
+    events: CommitFeed,
+    dead_letters: CommitFeed,
 }
 
 impl<L: EventLog + ?Sized> std::fmt::Debug for LakeWriter<L> {
@@ -212,9 +225,20 @@ impl<L: EventLog + ?Sized> LakeWriter<L> {
             window: FlushWindow::default(),
             log_commits: Vec::new(),
             poisoned: false,
+            feeds: None,
         };
         writer.discover_partitions().await?;
         Ok(writer)
+    }
+
+    /// Announces every version this writer commits on `events` (its family's table) and
+    /// `dead_letters`, for the tables' maintenance to checkpoint in time.
+    pub fn with_commit_feeds(mut self, events: CommitFeed, dead_letters: CommitFeed) -> Self {
+        self.feeds = Some(TableFeeds {
+            events,
+            dead_letters,
+        });
+        self
     }
 
     /// The topic this writer consumes.
@@ -336,7 +360,7 @@ impl<L: EventLog + ?Sized> LakeWriter<L> {
         let dead_letters = self.letters.len();
         if !self.letters.is_empty() {
             let batch = dead_letter_batch(&self.letters)?;
-            commit(
+            let version = commit(
                 &self.topic,
                 &mut self.dead_letters,
                 LakeTable::DeadLetters,
@@ -345,6 +369,9 @@ impl<L: EventLog + ?Sized> LakeWriter<L> {
             )
             .await?;
             self.book.dead_letters_committed(&dead_txns);
+            if let Some(feeds) = &self.feeds {
+                feeds.dead_letters.announce(version);
+            }
             metrics::counter!("tenet_lake_dead_letters_total", "topic" => self.topic.to_string())
                 .increment(dead_letters as u64);
             warn!(topic = %self.topic, dead_letters, "records landed in the dead-letter table");
@@ -358,9 +385,15 @@ impl<L: EventLog + ?Sized> LakeWriter<L> {
             Some(build_batch(&self.schema, self.rows.iter().map(Row::cells))?)
         };
         let table = LakeTable::Events(self.config.family);
-        let events_version =
-            commit(&self.topic, &mut self.events, table, batch, &event_txns).await?;
+        let version = commit(&self.topic, &mut self.events, table, batch, &event_txns).await?;
         self.book.events_committed(&event_txns);
+        if let Some(feeds) = &self.feeds {
+            feeds.events.announce(version);
+        }
+        let events_version = i64::try_from(version).map_err(|_| WriterError::Delta {
+            table: table.name(),
+            source: Box::new(DeltaTableError::generic("table version overflow")),
+        })?;
 
         self.rows.clear();
         self.letters.clear();
@@ -498,15 +531,16 @@ impl<L: EventLog + ?Sized> LakeWriter<L> {
 }
 
 /// The lake writers of several families running as tasks, each reopened (resuming from the
-/// lake) after a failure, until [`LakeWriters::shutdown`].
+/// lake) after a failure, and the [`maintenance`] of the tables they write, until
+/// [`LakeWriters::shutdown`].
 ///
 /// ```no_run
 /// # async fn wire(log: std::sync::Arc<tenet_ingest::EmbeddedLog>, lake: tenet_lakehouse::Lake) {
 /// use tenet_events::EventFamily;
-/// use tenet_ingest::{LakeWriterConfig, LakeWriters};
+/// use tenet_ingest::{LakeWriterConfig, LakeWriters, MaintenancePolicy};
 ///
 /// let configs = EventFamily::ALL.into_iter().map(LakeWriterConfig::new).collect();
-/// let writers = LakeWriters::spawn(log, lake, configs);
+/// let writers = LakeWriters::spawn(log, lake, configs, MaintenancePolicy::default());
 /// // ... serve until asked to stop ...
 /// writers.shutdown().await; // flushes what is buffered
 /// # }
@@ -518,24 +552,45 @@ pub struct LakeWriters {
 }
 
 impl LakeWriters {
-    /// Starts one writer per config on the current Tokio runtime.
+    /// Starts one writer per config on the current Tokio runtime, and the maintenance of
+    /// each table they write (their families' tables and the dead-letter table) under
+    /// `policy`.
     pub fn spawn<L: EventLog + 'static>(
         log: Arc<L>,
         lake: Lake,
         configs: Vec<LakeWriterConfig>,
+        policy: MaintenancePolicy,
     ) -> Self {
         let (stop, stopped) = watch::channel(false);
-        let tasks = configs
-            .into_iter()
-            .map(|config| {
-                tokio::spawn(supervise(
-                    log.clone(),
-                    lake.clone(),
-                    config,
-                    stopped.clone(),
-                ))
-            })
-            .collect();
+        let dead_letters = CommitFeed::default();
+        let mut tasks = Vec::with_capacity(2 * configs.len() + 1);
+        tasks.push(tokio::spawn(maintenance::maintain(
+            lake.clone(),
+            LakeTable::DeadLetters,
+            policy,
+            dead_letters.clone(),
+            stopped.clone(),
+        )));
+        for config in configs {
+            let feeds = TableFeeds {
+                events: CommitFeed::default(),
+                dead_letters: dead_letters.clone(),
+            };
+            tasks.push(tokio::spawn(maintenance::maintain(
+                lake.clone(),
+                LakeTable::Events(config.family),
+                policy,
+                feeds.events.clone(),
+                stopped.clone(),
+            )));
+            tasks.push(tokio::spawn(supervise(
+                log.clone(),
+                lake.clone(),
+                config,
+                feeds,
+                stopped.clone(),
+            )));
+        }
         Self { stop, tasks }
     }
 
@@ -556,6 +611,7 @@ async fn supervise<L: EventLog + 'static>(
     log: Arc<L>,
     lake: Lake,
     config: LakeWriterConfig,
+    feeds: TableFeeds,
     mut stop: watch::Receiver<bool>,
 ) {
     const FIRST_BACKOFF: Duration = Duration::from_millis(500);
@@ -570,6 +626,7 @@ async fn supervise<L: EventLog + 'static>(
             Ok(writer) => {
                 let mut stopped = stop.clone();
                 writer
+                    .with_commit_feeds(feeds.events.clone(), feeds.dead_letters.clone())
                     .run(async move {
                         let _ = stopped.wait_for(|&stop| stop).await;
                     })
@@ -628,7 +685,7 @@ async fn commit(
     which: LakeTable,
     batch: Option<RecordBatch>,
     txns: &[TxnVersion],
-) -> Result<i64, WriterError> {
+) -> Result<u64, WriterError> {
     let started = Instant::now();
     let delta = |source: DeltaTableError| WriterError::Delta {
         table: which.name(),
@@ -652,9 +709,14 @@ async fn commit(
         .iter()
         .map(|txn| Transaction::new(app_id(topic, txn.partition), version_of_offset(txn.next)))
         .collect();
+    // Checkpoints and log cleanup are the maintenance task's, off the flush path.
+    let properties = CommitProperties::default()
+        .with_application_transactions(actions)
+        .with_create_checkpoint(false)
+        .with_cleanup_expired_logs(Some(false));
     let mut writer = RecordBatchWriter::for_table(table)
         .map_err(delta)?
-        .with_commit_properties(CommitProperties::default().with_application_transactions(actions));
+        .with_commit_properties(properties);
     let rows = batch.as_ref().map_or(0, RecordBatch::num_rows);
     if let Some(batch) = batch {
         writer.write(batch).await.map_err(delta)?;
@@ -667,7 +729,7 @@ async fn commit(
         .increment(rows as u64);
     metrics::counter!("tenet_lake_bytes_landed_total", "table" => which.name())
         .increment(bytes as u64);
-    i64::try_from(version).map_err(|_| delta(DeltaTableError::generic("table version overflow")))
+    Ok(version)
 }
 
 /// Describes the lake writer's metrics to the process's recorder.
@@ -693,5 +755,27 @@ pub fn describe_metrics() {
     metrics::describe_gauge!(
         "tenet_lake_consumer_lag",
         "Events in the log not yet landed in the lake, by topic and partition."
+    );
+    metrics::describe_counter!(
+        "tenet_lake_checkpoints_total",
+        "Checkpoints of a table's Delta log written in the background, by table and status (ok, error)."
+    );
+    metrics::describe_histogram!(
+        "tenet_lake_checkpoint_duration_seconds",
+        metrics::Unit::Seconds,
+        "Time a checkpoint of a table's Delta log took, by table."
+    );
+    metrics::describe_counter!(
+        "tenet_lake_compactions_total",
+        "Compactions of small files that committed or failed, by table and status (ok, conflict, error)."
+    );
+    metrics::describe_counter!(
+        "tenet_lake_compacted_files_total",
+        "Small files that compaction merged into larger ones, by table."
+    );
+    metrics::describe_histogram!(
+        "tenet_lake_compaction_duration_seconds",
+        metrics::Unit::Seconds,
+        "Time a committed compaction took, by table."
     );
 }

@@ -103,9 +103,9 @@ async fn table(lake: &Lake, which: LakeTable) -> DeltaTable {
     open_table(lake.table_url(which)).await.unwrap()
 }
 
-/// Every data file of the table's current version, read whole.
-fn read_files(table: &DeltaTable) -> Vec<RecordBatch> {
-    let mut batches = Vec::new();
+/// Every data file of the table's current version, read whole, one list of batches per file.
+fn batches_per_file(table: &DeltaTable) -> Vec<Vec<RecordBatch>> {
+    let mut files = Vec::new();
     for uri in table.get_file_uris().unwrap() {
         // Local tables list plain paths; anything else would be a URL.
         let path = match url::Url::parse(&uri) {
@@ -116,9 +116,14 @@ fn read_files(table: &DeltaTable) -> Vec<RecordBatch> {
             .unwrap()
             .build()
             .unwrap();
-        batches.extend(reader.map(Result::unwrap));
+        files.push(reader.map(Result::unwrap).collect());
     }
-    batches
+    files
+}
+
+/// Every data file of the table's current version, read whole.
+fn read_files(table: &DeltaTable) -> Vec<RecordBatch> {
+    batches_per_file(table).into_iter().flatten().collect()
 }
 
 fn strings(batches: &[RecordBatch], column: &str) -> Vec<String> {
@@ -557,7 +562,12 @@ async fn supervised_writers_share_the_dead_letter_table_and_stop_cleanly() {
             ..LakeWriterConfig::new(family)
         })
         .collect();
-    let writers = LakeWriters::spawn(log.clone(), lake.clone(), configs);
+    let writers = LakeWriters::spawn(
+        log.clone(),
+        lake.clone(),
+        configs,
+        tenet_ingest::MaintenancePolicy::default(),
+    );
     let events = call_events(40);
     append_events(&log, &events).await;
     append_raw(&log, &bad_payloads()).await;
@@ -598,4 +608,332 @@ async fn supervised_writers_share_the_dead_letter_table_and_stop_cleanly() {
                 .is_dir()
         );
     }
+}
+
+/// Lands `events` in commits of `per_commit` events each, as a writer fed slowly does: many
+/// small files.
+async fn land_in_small_commits(
+    log: &Arc<EmbeddedLog>,
+    lake: &Lake,
+    events: &[Envelope],
+    per_commit: usize,
+) {
+    let mut writer = LakeWriter::open(log.clone(), lake, config(100_000))
+        .await
+        .unwrap();
+    for chunk in events.chunks(per_commit) {
+        append_events(log, chunk).await;
+        drain(&mut writer).await;
+        writer.flush(FlushReason::Requested).await.unwrap();
+    }
+}
+
+/// The next offset the calls table stores for each partition of the log.
+async fn stored_offsets(lake: &Lake) -> Vec<Option<i64>> {
+    let calls = table(lake, LakeTable::Events(EventFamily::Calls)).await;
+    let snapshot = calls.snapshot().unwrap();
+    let mut stored = Vec::new();
+    for partition in 0..3 {
+        let app = app_id(&topic(), partition);
+        stored.push(
+            snapshot
+                .transaction_version(calls.log_store().as_ref(), app)
+                .await
+                .unwrap(),
+        );
+    }
+    stored
+}
+
+/// The end of each partition of the log, as the writer stores it once caught up.
+async fn log_ends(log: &EmbeddedLog) -> Vec<Option<i64>> {
+    let mut ends = Vec::new();
+    for partition in 0..3 {
+        let source = TopicPartition::new(topic(), partition);
+        let end = log.offset_range(&source).await.unwrap().end;
+        ends.push((end > Offset(0)).then_some(end.0 as i64));
+    }
+    ends
+}
+
+/// Whether the rows of every live file are sorted by tenant, then time.
+fn every_file_sorted(table: &DeltaTable) -> bool {
+    use tenet_lakehouse::deltalake::arrow::datatypes::TimestampMicrosecondType;
+    batches_per_file(table).iter().all(|batches| {
+        let mut keys = Vec::new();
+        for batch in batches {
+            let tenants = batch.column(batch.schema().index_of("tenant_id").unwrap());
+            let tenants = tenants.as_string::<i32>();
+            let times = batch.column(batch.schema().index_of("occurred_at").unwrap());
+            let times = times.as_primitive::<TimestampMicrosecondType>();
+            keys.extend(
+                (0..batch.num_rows()).map(|i| (tenants.value(i).to_owned(), times.value(i))),
+            );
+        }
+        keys.is_sorted()
+    })
+}
+
+fn assert_each_once(lake_rows: &[RecordBatch], expected: &BTreeSet<String>) {
+    let counts = event_id_counts(lake_rows);
+    assert_eq!(&counts.keys().cloned().collect::<BTreeSet<_>>(), expected);
+    assert!(
+        counts.values().all(|&count| count == 1),
+        "duplicates: {:?}",
+        counts
+            .iter()
+            .filter(|(_, count)| **count > 1)
+            .collect::<Vec<_>>()
+    );
+}
+
+fn compaction_policy() -> tenet_lakehouse::compaction::CompactionPolicy {
+    tenet_lakehouse::compaction::CompactionPolicy {
+        min_files: 4,
+        target_file_size: 64 * 1024 * 1024,
+    }
+}
+
+#[tokio::test]
+async fn compaction_merges_small_files_into_sorted_ones_with_the_same_rows_and_offsets() {
+    use tenet_lakehouse::compaction;
+
+    // Arrange: 30 commits of 10 events over two days, a file per day each.
+    let dir = tempfile::tempdir().unwrap();
+    let log = open_log(&dir.path().join("log"));
+    let lake = Lake::in_dir(&dir.path().join("lake")).unwrap();
+    let events = call_events(300);
+    land_in_small_commits(&log, &lake, &events, 10).await;
+    let mut calls = table(&lake, LakeTable::Events(EventFamily::Calls)).await;
+    let files_before = calls.get_file_uris().unwrap().count();
+    let offsets = stored_offsets(&lake).await;
+
+    // Act
+    let summary = compaction::compact(
+        &mut calls,
+        LakeTable::Events(EventFamily::Calls),
+        &compaction_policy(),
+    )
+    .await
+    .unwrap();
+
+    // Assert: one file per day, the same rows once each, sorted; the same offsets.
+    assert_eq!(files_before, 60);
+    assert_eq!(
+        (
+            summary.partitions,
+            summary.files_removed,
+            summary.files_added
+        ),
+        (2, 60, 2)
+    );
+    let calls = table(&lake, LakeTable::Events(EventFamily::Calls)).await;
+    assert_eq!(calls.get_file_uris().unwrap().count(), 2);
+    assert_each_once(&read_files(&calls), &expected_ids(&events));
+    assert!(every_file_sorted(&calls), "a compacted file is not sorted");
+    assert_eq!(stored_offsets(&lake).await, offsets);
+    assert_eq!(offsets, log_ends(&log).await);
+    let mut again = table(&lake, LakeTable::Events(EventFamily::Calls)).await;
+    let nothing = compaction::compact(
+        &mut again,
+        LakeTable::Events(EventFamily::Calls),
+        &compaction_policy(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(nothing.version, None, "a compacted partition is left alone");
+
+    // Act: events keep coming; a restarted writer resumes from the stored offsets.
+    let more = call_events(60);
+    append_events(&log, &more).await;
+    let mut writer = LakeWriter::open(log.clone(), &lake, config(100_000))
+        .await
+        .unwrap();
+    drain(&mut writer).await;
+    writer.flush(FlushReason::Requested).await.unwrap();
+
+    // Assert
+    let calls = table(&lake, LakeTable::Events(EventFamily::Calls)).await;
+    let mut all = expected_ids(&events);
+    all.extend(expected_ids(&more));
+    assert_each_once(&read_files(&calls), &all);
+    assert_eq!(stored_offsets(&lake).await, log_ends(&log).await);
+}
+
+#[tokio::test]
+async fn a_compaction_commits_beside_a_writers_appends_but_not_beside_another_compaction() {
+    use tenet_lakehouse::compaction;
+
+    // Arrange: small files, and two compactions planned on the same version of the table,
+    // as two writer processes sharing the table would.
+    let dir = tempfile::tempdir().unwrap();
+    let log = open_log(&dir.path().join("log"));
+    let lake = Lake::in_dir(&dir.path().join("lake")).unwrap();
+    let events = call_events(120);
+    land_in_small_commits(&log, &lake, &events[..100], 10).await;
+    let which = LakeTable::Events(EventFamily::Calls);
+    let mut first = table(&lake, which).await;
+    let mut second = table(&lake, which).await;
+    let policy = compaction_policy();
+    let planned = compaction::prepare(&first, which, &policy)
+        .await
+        .unwrap()
+        .expect("enough small files");
+    let competing = compaction::prepare(&second, which, &policy)
+        .await
+        .unwrap()
+        .expect("enough small files");
+
+    // Act: the writer appends meanwhile, then both compactions try to commit.
+    land_in_small_commits(&log, &lake, &events[100..], 20).await;
+    let committed = planned.commit(&mut first).await;
+    let refused = competing.commit(&mut second).await;
+
+    // Assert
+    let summary = committed.unwrap();
+    assert_eq!(summary.files_removed, 20);
+    let error = refused.unwrap_err();
+    assert!(error.is_conflict(), "{error}");
+    let calls = table(&lake, which).await;
+    let rows = read_files(&calls);
+    assert_eq!(strings(&rows, "event_id").len(), 120);
+    assert_each_once(&rows, &expected_ids(&events));
+    assert_eq!(stored_offsets(&lake).await, log_ends(&log).await);
+}
+
+#[tokio::test]
+async fn a_checkpoint_keeps_rows_and_offsets_once_the_commits_before_it_are_gone() {
+    use tenet_ingest::writer::maintenance;
+
+    // Arrange
+    let dir = tempfile::tempdir().unwrap();
+    let log = open_log(&dir.path().join("log"));
+    let lake = Lake::in_dir(&dir.path().join("lake")).unwrap();
+    let which = LakeTable::Events(EventFamily::Calls);
+    let events = call_events(200);
+    land_in_small_commits(&log, &lake, &events, 10).await;
+    let version = table(&lake, which).await.version().unwrap();
+    let offsets = stored_offsets(&lake).await;
+
+    // Act: checkpoint, then delete the commits it replaces, as log cleanup does once they
+    // are older than the log retention.
+    maintenance::checkpoint(&lake, which, version)
+        .await
+        .unwrap();
+    let log_dir = lake
+        .table_url(which)
+        .to_file_path()
+        .unwrap()
+        .join("_delta_log");
+    assert!(
+        log_dir
+            .join(format!("{version:020}.checkpoint.parquet"))
+            .is_file()
+    );
+    for older in 0..version {
+        std::fs::remove_file(log_dir.join(format!("{older:020}.json"))).unwrap();
+    }
+
+    // Assert: the table reads the same rows and offsets from the checkpoint alone.
+    assert_each_once(
+        &read_files(&table(&lake, which).await),
+        &expected_ids(&events),
+    );
+    assert_eq!(stored_offsets(&lake).await, offsets);
+    assert_eq!(offsets, log_ends(&log).await);
+
+    // Act and assert: a restarted writer resumes at those offsets.
+    let more = call_events(40);
+    land_in_small_commits(&log, &lake, &more, 40).await;
+    let mut all = expected_ids(&events);
+    all.extend(expected_ids(&more));
+    assert_each_once(&read_files(&table(&lake, which).await), &all);
+    assert_eq!(stored_offsets(&lake).await, log_ends(&log).await);
+}
+
+#[tokio::test]
+async fn running_writers_checkpoint_and_compact_their_tables_in_the_background() {
+    use std::num::NonZeroU64;
+
+    use tenet_ingest::{LakeWriters, MaintenancePolicy};
+    use tenet_lakehouse::compaction::COMPACTION_APP_ID;
+
+    // Arrange: a writer that commits within 50 ms of an event, checkpointing every 5
+    // versions and compacting every 300 ms.
+    let dir = tempfile::tempdir().unwrap();
+    let log = open_log(&dir.path().join("log"));
+    let lake = Lake::in_dir(&dir.path().join("lake")).unwrap();
+    let which = LakeTable::Events(EventFamily::Calls);
+    let config = LakeWriterConfig {
+        flush: FlushPolicy {
+            max_latency: Duration::from_millis(50),
+            ..FlushPolicy::default()
+        },
+        idle_wait: Duration::from_millis(10),
+        ..LakeWriterConfig::new(EventFamily::Calls)
+    };
+    let policy = MaintenancePolicy {
+        checkpoint_every: NonZeroU64::new(5),
+        compact_every: Some(Duration::from_millis(300)),
+        compaction: compaction_policy(),
+    };
+    let writers = LakeWriters::spawn(log.clone(), lake.clone(), vec![config], policy);
+
+    // Act: events trickle in, a commit or so for every few.
+    let events = call_events(240);
+    for chunk in events.chunks(12) {
+        append_events(&log, chunk).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let log_dir = lake
+        .table_url(which)
+        .to_file_path()
+        .unwrap()
+        .join("_delta_log");
+    let checkpointed = || {
+        std::fs::read_dir(&log_dir).unwrap().any(|entry| {
+            entry
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains(".checkpoint.")
+        })
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let compacted = loop {
+        let calls = table(&lake, which).await;
+        let compacted = calls
+            .snapshot()
+            .unwrap()
+            .transaction_version(calls.log_store().as_ref(), COMPACTION_APP_ID)
+            .await
+            .unwrap()
+            .is_some();
+        let landed = read_files(&calls)
+            .iter()
+            .map(RecordBatch::num_rows)
+            .sum::<usize>();
+        if compacted && checkpointed() && landed == events.len() {
+            break calls;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "after 60 s: compacted {compacted}, checkpointed {}, landed {landed}",
+            checkpointed()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    writers.shutdown().await;
+
+    // Assert: fewer files than commits, every row once, the offsets where the log ends.
+    let commits = compacted.version().unwrap();
+    let files = compacted.get_file_uris().unwrap().count();
+    assert!(
+        (files as u64) < commits,
+        "{files} files after {commits} commits"
+    );
+    let calls = table(&lake, which).await;
+    assert_each_once(&read_files(&calls), &expected_ids(&events));
+    assert!(every_file_sorted(&calls));
+    assert_eq!(stored_offsets(&lake).await, log_ends(&log).await);
 }

@@ -7,6 +7,8 @@
 //! - [`tables`]: the Delta table definitions ([`LakeTable`]: one table per event family and
 //!   the dead-letter table, partitioned by event date) and [`Lake`], which opens them under a
 //!   root URL and creates them when missing.
+//! - [`compaction`]: merging a table's small files into larger ones, sorted as the writer
+//!   sorts them, without touching its rows or the source offsets committed with them.
 //! - [`scope`]: [`Scope`] (a tenant, optionally some of its projects) and [`ScopedTable`],
 //!   the table provider through which every query reads the lake.
 //! - [`session`]: [`LakeReader`], the long-lived reader with its snapshot cache and memory
@@ -16,6 +18,7 @@
 //! - [`sql`]: read-only, limited ad-hoc SQL in a tenant's session.
 //! - [`routes`]: the HTTP API of reports, exports and SQL.
 
+pub mod compaction;
 pub mod export;
 pub mod reports;
 pub mod routes;

@@ -102,6 +102,16 @@ impl LakeTable {
     pub fn partition_columns(&self) -> [&'static str; 1] {
         [PARTITION_COLUMN]
     }
+
+    /// The order of the rows inside each of the table's files: tenant then time for event
+    /// tables, so that a tenant's rows are contiguous and Parquet statistics prune its scans;
+    /// none for dead letters, which are read whole.
+    pub fn sort_columns(&self) -> &'static [&'static str] {
+        match self {
+            LakeTable::Events(_) => &["tenant_id", "occurred_at"],
+            LakeTable::DeadLetters => &[],
+        }
+    }
 }
 
 /// Why a lake table could not be opened or created.

@@ -1,15 +1,25 @@
-//! What the tests share: fresh databases, the binary, a cuttable TCP proxy.
+//! What the tests share: fresh databases, the binary, a cuttable TCP proxy, readers of the
+//! lake.
 
+use std::collections::BTreeMap;
+use std::fs::File;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sqlx::{Connection, Executor, PgConnection};
 use tenet::app::{Application, Mode, Target};
 use tenet::config::{Secret, Settings};
+use tenet_events::EventFamily;
+use tenet_ingest::TopicName;
+use tenet_ingest::writer::app_id;
+use tenet_lakehouse::deltalake::arrow::array::{Array, AsArray};
+use tenet_lakehouse::deltalake::open_table;
+use tenet_lakehouse::deltalake::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use tenet_lakehouse::{Lake, LakeTable};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::process::{Child, Command};
@@ -339,6 +349,118 @@ impl Proxy {
     }
 }
 
+/// The Kafka-protocol broker of the test suite, from `TENET_TEST_KAFKA_BROKERS`; `None`
+/// (and a note on stderr) when it is not set, for tests to skip.
+pub fn test_brokers() -> Option<String> {
+    match std::env::var("TENET_TEST_KAFKA_BROKERS") {
+        Ok(brokers) if !brokers.is_empty() => Some(brokers),
+        _ => {
+            eprintln!(
+                "skipped: TENET_TEST_KAFKA_BROKERS is not set (deploy/ci/test.sh starts tansu \
+                 and sets it)"
+            );
+            None
+        }
+    }
+}
+
+/// The `tansu` binary: on the `PATH`, or where `cargo install` puts it.
+fn tansu_binary() -> std::path::PathBuf {
+    let installed = std::env::var_os("HOME")
+        .map(|home| Path::new(&home).join(".cargo/bin/tansu"))
+        .filter(|path| path.is_file());
+    installed.unwrap_or_else(|| "tansu".into())
+}
+
+/// A tansu broker of this test alone, so stopping it disturbs no other test.
+pub struct OwnBroker {
+    dir: tempfile::TempDir,
+    port: u16,
+    process: Option<tokio::process::Child>,
+}
+
+impl OwnBroker {
+    pub async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut broker = Self {
+            dir: tempfile::tempdir().unwrap(),
+            port,
+            process: None,
+        };
+        broker.resume().await;
+        broker
+    }
+
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the broker on its port and store, and waits until it accepts connections.
+    pub async fn resume(&mut self) {
+        let url = format!("tcp://{}", self.address());
+        let process = tokio::process::Command::new(tansu_binary())
+            .current_dir(self.dir.path())
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+            ])
+            .args(["--storage-engine", "sqlite://tansu.db"])
+            .stdout(self.log_file())
+            .stderr(self.log_file())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("tansu is installed (deploy/ci/test.sh installs it)");
+        self.process = Some(process);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while tokio::net::TcpStream::connect(self.address())
+            .await
+            .is_err()
+        {
+            assert!(Instant::now() < deadline, "tansu did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn log_file(&self) -> std::fs::File {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("tansu.log"))
+            .unwrap()
+    }
+
+    /// What the broker printed, to explain a failure.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("tansu.log")).unwrap_or_default()
+    }
+
+    /// Stops the broker as an operator would (SIGTERM) and waits until it has exited.
+    pub async fn stop(&mut self) {
+        if let Some(mut process) = self.process.take() {
+            let pid = process.id().expect("the broker runs");
+            let status = tokio::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status()
+                .await
+                .unwrap();
+            assert!(status.success(), "kill -TERM {pid}");
+            if tokio::time::timeout(Duration::from_secs(10), process.wait())
+                .await
+                .is_err()
+            {
+                process.kill().await.unwrap();
+            }
+        }
+    }
+}
+
 /// The host and port of the test PostgreSQL server.
 pub fn postgres_addr() -> SocketAddr {
     let url = postgres_admin_url();
@@ -353,4 +475,55 @@ pub fn postgres_addr() -> SocketAddr {
         .unwrap()
         .next()
         .unwrap()
+}
+
+/// How many rows of the lake's table of `family` (in `data_dir/lake`) carry each event id.
+pub async fn landed_ids(data_dir: &Path, family: EventFamily) -> BTreeMap<String, usize> {
+    let lake = Lake::in_dir(&data_dir.join("lake")).unwrap();
+    let Ok(table) = open_table(lake.table_url(LakeTable::Events(family))).await else {
+        return BTreeMap::new();
+    };
+    let mut counts = BTreeMap::new();
+    for uri in table.get_file_uris().unwrap() {
+        // Local tables list plain paths or `file://` URLs.
+        let path = std::path::PathBuf::from(uri.strip_prefix("file://").unwrap_or(&uri));
+        let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap())
+            .unwrap()
+            .build()
+            .unwrap();
+        for batch in reader {
+            let batch = batch.unwrap();
+            let ids = batch.column(batch.schema().index_of("event_id").unwrap());
+            let ids = ids.as_string::<i32>();
+            for i in 0..ids.len() {
+                *counts.entry(ids.value(i).to_owned()).or_default() += 1;
+            }
+        }
+    }
+    counts
+}
+
+/// The next source offset that the lake's table of `family` (in `data_dir/lake`) holds for
+/// each of the first `partitions` partitions of the family's topic: where a restarted
+/// writer resumes. `None` for a partition nothing landed from.
+pub async fn landed_offsets(
+    data_dir: &Path,
+    family: EventFamily,
+    partitions: u32,
+) -> Vec<Option<u64>> {
+    let lake = Lake::in_dir(&data_dir.join("lake")).unwrap();
+    let Ok(table) = open_table(lake.table_url(LakeTable::Events(family))).await else {
+        return vec![None; partitions as usize];
+    };
+    let snapshot = table.snapshot().unwrap();
+    let topic = TopicName::of_family(family);
+    let mut offsets = Vec::new();
+    for partition in 0..partitions {
+        let version = snapshot
+            .transaction_version(table.log_store().as_ref(), app_id(&topic, partition))
+            .await
+            .unwrap();
+        offsets.push(version.and_then(|version| u64::try_from(version).ok()));
+    }
+    offsets
 }

@@ -3,65 +3,24 @@
 //! takes gateway batches and outbox events through Kafka into the lake, readiness reports the
 //! broker, and a 30 s broker outage delays events without losing or repeating one.
 
-use std::collections::BTreeMap;
-use std::fs::File;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::Connection;
 use tenet_events::{EventFamily, TenantId};
-use tenet_lakehouse::deltalake::arrow::array::{Array, AsArray};
-use tenet_lakehouse::deltalake::open_table;
-use tenet_lakehouse::deltalake::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use tenet_lakehouse::{Lake, LakeTable};
 use uuid::Uuid;
 
-use crate::harness::{RunningApp, TestDatabase, call_answered, create_hotline, settings};
-
-fn brokers() -> Option<String> {
-    match std::env::var("TENET_TEST_KAFKA_BROKERS") {
-        Ok(brokers) if !brokers.is_empty() => Some(brokers),
-        _ => {
-            eprintln!(
-                "skipped: TENET_TEST_KAFKA_BROKERS is not set (deploy/ci/test.sh starts tansu \
-                 and sets it)"
-            );
-            None
-        }
-    }
-}
-
-/// How many rows of the lake's table of `family` carry each event id.
-async fn landed_ids(data_dir: &Path, family: EventFamily) -> BTreeMap<String, usize> {
-    let lake = Lake::in_dir(&data_dir.join("lake")).unwrap();
-    let Ok(table) = open_table(lake.table_url(LakeTable::Events(family))).await else {
-        return BTreeMap::new();
-    };
-    let mut counts = BTreeMap::new();
-    for uri in table.get_file_uris().unwrap() {
-        // Local tables list plain paths or `file://` URLs.
-        let path = std::path::PathBuf::from(uri.strip_prefix("file://").unwrap_or(&uri));
-        let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap())
-            .unwrap()
-            .build()
-            .unwrap();
-        for batch in reader {
-            let batch = batch.unwrap();
-            let ids = batch.column(batch.schema().index_of("event_id").unwrap());
-            let ids = ids.as_string::<i32>();
-            for i in 0..ids.len() {
-                *counts.entry(ids.value(i).to_owned()).or_default() += 1;
-            }
-        }
-    }
-    counts
-}
+use crate::harness::{
+    OwnBroker, RunningApp, TestDatabase, call_answered, create_hotline, landed_ids, settings,
+    test_brokers,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn served_targets_carry_gateway_batches_through_kafka_into_the_lake_once() {
-    let Some(brokers) = brokers() else { return };
+    let Some(brokers) = test_brokers() else {
+        return;
+    };
     let database = TestDatabase::create().await;
     let data = tempfile::tempdir().unwrap();
     let mut settings = settings(Some(database.url()), data.path());
@@ -123,104 +82,6 @@ async fn served_targets_carry_gateway_batches_through_kafka_into_the_lake_once()
     app.stop().await;
 }
 
-/// The `tansu` binary: on the `PATH`, or where `cargo install` puts it.
-fn tansu_binary() -> std::path::PathBuf {
-    let installed = std::env::var_os("HOME")
-        .map(|home| Path::new(&home).join(".cargo/bin/tansu"))
-        .filter(|path| path.is_file());
-    installed.unwrap_or_else(|| "tansu".into())
-}
-
-/// A tansu broker of this test alone, so stopping it disturbs no other test.
-struct OwnBroker {
-    dir: tempfile::TempDir,
-    port: u16,
-    process: Option<tokio::process::Child>,
-}
-
-impl OwnBroker {
-    async fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut broker = Self {
-            dir: tempfile::tempdir().unwrap(),
-            port,
-            process: None,
-        };
-        broker.resume().await;
-        broker
-    }
-
-    fn address(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    /// Starts the broker on its port and store, and waits until it accepts connections.
-    async fn resume(&mut self) {
-        let url = format!("tcp://{}", self.address());
-        let process = tokio::process::Command::new(tansu_binary())
-            .current_dir(self.dir.path())
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-            ])
-            .args(["--storage-engine", "sqlite://tansu.db"])
-            .stdout(self.log_file())
-            .stderr(self.log_file())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("tansu is installed (deploy/ci/test.sh installs it)");
-        self.process = Some(process);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while tokio::net::TcpStream::connect(self.address())
-            .await
-            .is_err()
-        {
-            assert!(Instant::now() < deadline, "tansu did not start");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    fn log_file(&self) -> std::fs::File {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.path().join("tansu.log"))
-            .unwrap()
-    }
-
-    /// What the broker printed, to explain a failure.
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("tansu.log")).unwrap_or_default()
-    }
-
-    /// Stops the broker as an operator would (SIGTERM) and waits until it has exited.
-    ///
-    async fn stop(&mut self) {
-        if let Some(mut process) = self.process.take() {
-            let pid = process.id().expect("the broker runs");
-            let status = tokio::process::Command::new("kill")
-                .args(["-TERM", &pid.to_string()])
-                .status()
-                .await
-                .unwrap();
-            assert!(status.success(), "kill -TERM {pid}");
-            if tokio::time::timeout(Duration::from_secs(10), process.wait())
-                .await
-                .is_err()
-            {
-                process.kill().await.unwrap();
-            }
-        }
-    }
-}
-
 /// A broker the outage test can stop and bring back.
 trait Outage {
     fn address(&self) -> String;
@@ -279,7 +140,7 @@ impl Outage for MockBroker {
             producers connected (tansu-storage lite.rs: `more or less than one row`), so the \
             restarted broker never accepts the held events; run with --run-ignored on a fixed tansu"]
 async fn a_tansu_outage_delays_events_but_loses_and_repeats_none() {
-    let Some(_) = brokers() else { return };
+    let Some(_) = test_brokers() else { return };
     broker_outage(OwnBroker::start().await).await;
 }
 

@@ -10,6 +10,7 @@ mod attendance;
 mod auth;
 mod config;
 mod constructor;
+mod crash;
 mod customers;
 mod hr;
 mod import;

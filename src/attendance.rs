@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json, Router, routing::get};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
@@ -26,6 +26,7 @@ use tenet_lakehouse::deltalake::arrow::datatypes::{DataType, TimestampMicrosecon
 use tenet_lakehouse::{LakeReader, Scope};
 use tenet_ops_api::hr::{self, AbsenceStatus, Contract, Employee};
 use tenet_ops_api::rbac::{Action, authorize};
+use tenet_ops_api::routes::query::{known_params, uuid};
 use tenet_ops_api::{ApiError, Database};
 use uuid::Uuid;
 
@@ -252,24 +253,6 @@ fn parse_date(params: &HashMap<String, String>, name: &str) -> Result<Option<Nai
         .transpose()
 }
 
-fn known(
-    query: Result<Query<HashMap<String, String>>, QueryRejection>,
-    names: &[&str],
-) -> Result<HashMap<String, String>, ApiError> {
-    let Query(params) = query.map_err(|rejection| ApiError::Invalid {
-        status: StatusCode::BAD_REQUEST,
-        message: rejection.body_text(),
-        field: None,
-    })?;
-    if let Some(unknown) = params.keys().find(|key| !names.contains(&key.as_str())) {
-        return Err(ApiError::invalid_field(
-            unknown.clone(),
-            format!("unknown parameter; known: {}", names.join(", ")),
-        ));
-    }
-    Ok(params)
-}
-
 fn options(
     params: &HashMap<String, String>,
     first: NaiveDate,
@@ -290,13 +273,7 @@ fn options(
             ApiError::invalid_field("tz", "tz must be an IANA time zone such as Europe/Moscow")
         })?,
     };
-    let employee = params
-        .get("employee_id")
-        .map(|value| {
-            Uuid::parse_str(value)
-                .map_err(|_| ApiError::invalid_field("employee_id", "employee_id must be a UUID"))
-        })
-        .transpose()?;
+    let employee = uuid(params, "employee_id")?;
     let grace = match params.get("grace_min") {
         None => 5,
         Some(value) => value
@@ -506,7 +483,7 @@ async fn attendance(
     Extension(actor): Extension<Actor>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let params = known(
+    let params = known_params(
         query,
         &["from", "to", "tz", "employee_id", "grace_min", "format"],
     )?;
@@ -610,7 +587,7 @@ async fn timesheet(
     Extension(actor): Extension<Actor>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let params = known(
+    let params = known_params(
         query,
         &["month", "tz", "employee_id", "grace_min", "format"],
     )?;

@@ -5,9 +5,7 @@
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
-use secrecy::ExposeSecret;
 use serde_json::{Value, json};
-use tenet::admin;
 use tenet_events::Role;
 
 use crate::harness::{RunningApp, settings};
@@ -20,18 +18,7 @@ async fn swipes_against_the_work_pattern_show_late_arrivals_early_leaves_and_abs
         RunningApp::start(settings(None, data.path()), tenet::app::Mode::Embedded).await,
     )
     .await;
-    let hr = admin::create_token(
-        &world.app.database,
-        world.tenant.parse().unwrap(),
-        Role::Hr,
-        None,
-        "",
-    )
-    .await
-    .unwrap()
-    .secret
-    .expose_secret()
-    .to_owned();
+    let hr = world.role_token(Role::Hr).await;
     let (status, anna) = world
         .call(Method::POST, "/hr/employees", &hr, Some(json!({"full_name": "Anna Petrova", "user_id": world.operator_id, "badge_id": "B-1001", "hired_on": "2026-01-01"})))
         .await;
@@ -181,31 +168,12 @@ async fn swipes_against_the_work_pattern_show_late_arrivals_early_leaves_and_abs
         );
         assert_eq!(refused["error"]["details"]["field"], field, "{query}");
     }
-    let operator = admin::create_token(
-        &world.app.database,
-        world.tenant.parse().unwrap(),
-        Role::Operator,
-        None,
-        "",
-    )
-    .await
-    .unwrap()
-    .secret
-    .expose_secret()
-    .to_owned();
+    let operator = world.role_token(Role::Operator).await;
     let (status, _) = world.call(Method::GET, week, &operator, None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     // Another tenant's HR sees none of these swipes or people.
-    let other = admin::create_tenant(&world.app.database, "Globex")
-        .await
-        .unwrap();
-    let intruder = admin::create_token(&world.app.database, other.id, Role::Hr, None, "")
-        .await
-        .unwrap()
-        .secret
-        .expose_secret()
-        .to_owned();
+    let intruder = world.intruder(Role::Hr).await;
     let (status, theirs) = world.call(Method::GET, week, &intruder, None).await;
     assert_eq!((status, theirs), (StatusCode::OK, Value::Array(Vec::new())));
     world.app.stop().await;

@@ -3,9 +3,7 @@
 //! split; flags and history; the audit log of who read whose personal data; isolation.
 
 use reqwest::{Method, StatusCode};
-use secrecy::ExposeSecret;
 use serde_json::{Value, json};
-use tenet::admin;
 use tenet_events::Role;
 use tenet_events::tickets::TicketEvent;
 use tenet_events::{Envelope, Event};
@@ -35,21 +33,6 @@ impl World {
         assert_eq!(status, StatusCode::CREATED, "{ticket}");
         assert_eq!(ticket["customer_id"], customer);
         ticket["id"].as_str().unwrap().to_owned()
-    }
-
-    async fn role_token(&self, role: Role) -> String {
-        admin::create_token(
-            &self.app.database,
-            self.tenant.parse().unwrap(),
-            role,
-            None,
-            "",
-        )
-        .await
-        .unwrap()
-        .secret
-        .expose_secret()
-        .to_owned()
     }
 
     /// GET `path` with the session cookie of the operator, a member of the world's project.
@@ -579,13 +562,7 @@ async fn another_tenant_cannot_find_read_or_change_a_tenants_customers() {
             .call(Method::POST, &format!("/customers/{id}/flags"), &world.admin, Some(json!({"kind": "conflict", "note": "x"})))
             .await;
         let flag = flag["id"].as_str().unwrap();
-        let other = admin::create_tenant(&world.app.database, "Globex").await.unwrap();
-        let intruder = admin::create_token(&world.app.database, other.id, Role::Admin, None, "")
-            .await
-            .unwrap()
-            .secret
-            .expose_secret()
-            .to_owned();
+        let intruder = world.intruder(Role::Admin).await;
         let (status, theirs) = world
             .call(Method::POST, "/customers", &intruder, Some(json!({"display_name": "Globex Anna", "identities": [{"kind": "phone", "value": "+79991234567"}]})))
             .await;

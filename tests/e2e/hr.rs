@@ -2,9 +2,7 @@
 //! absences with approval, and personal data only HR and the person see, every read audited.
 
 use reqwest::{Method, StatusCode};
-use secrecy::ExposeSecret;
 use serde_json::{Value, json};
-use tenet::admin;
 use tenet_events::Role;
 
 use crate::tickets::{PASSWORD, World, on_both};
@@ -16,21 +14,6 @@ struct Session {
 }
 
 impl World {
-    async fn token_of(&self, role: Role) -> String {
-        admin::create_token(
-            &self.app.database,
-            self.tenant.parse().unwrap(),
-            role,
-            None,
-            "",
-        )
-        .await
-        .unwrap()
-        .secret
-        .expose_secret()
-        .to_owned()
-    }
-
     async fn anna(&self) -> Session {
         let response = self.login("anna@acme.test", PASSWORD).await;
         assert_eq!(response.status(), StatusCode::OK);
@@ -72,7 +55,7 @@ impl World {
 #[tokio::test]
 async fn hr_keeps_employees_contracts_and_absences_and_guards_personal_data() {
     on_both(async |world: World| {
-        let hr = world.token_of(Role::Hr).await;
+        let hr = world.role_token(Role::Hr).await;
         let (status, support) = world.call(Method::POST, "/hr/departments", &hr, Some(json!({"name": "Support"}))).await;
         assert_eq!(status, StatusCode::CREATED, "{support}");
         let (status, taken) = world.call(Method::POST, "/hr/departments", &hr, Some(json!({"name": "Support"}))).await;
@@ -101,8 +84,8 @@ async fn hr_keeps_employees_contracts_and_absences_and_guards_personal_data() {
         }
 
         // The directory is for HR and managers, and for Anna her own record.
-        let manager = world.token_of(Role::ProjectManager).await;
-        let operator = world.token_of(Role::Operator).await;
+        let manager = world.role_token(Role::ProjectManager).await;
+        let operator = world.role_token(Role::Operator).await;
         let (status, page) = world.call(Method::GET, "/hr/employees", &manager, None).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(page["items"][0]["full_name"], "Anna Petrova");
@@ -206,8 +189,7 @@ async fn hr_keeps_employees_contracts_and_absences_and_guards_personal_data() {
         assert_eq!(refused["error"]["details"]["field"], "from");
 
         // Another tenant's HR sees none of it.
-        let other = admin::create_tenant(&world.app.database, "Globex").await.unwrap();
-        let intruder = admin::create_token(&world.app.database, other.id, Role::Hr, None, "").await.unwrap().secret.expose_secret().to_owned();
+        let intruder = world.intruder(Role::Hr).await;
         for (method, path, body) in [
             (Method::GET, format!("/hr/employees/{id}"), None),
             (Method::GET, personal.clone(), None),

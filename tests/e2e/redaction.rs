@@ -2,9 +2,7 @@
 //! trail stays, and the audit log says who redacted what and why.
 
 use reqwest::{Method, StatusCode};
-use secrecy::ExposeSecret;
 use serde_json::{Value, json};
-use tenet::admin;
 use tenet_events::Role;
 
 use crate::tickets::{World, on_both};
@@ -54,18 +52,7 @@ async fn managers_redact_history_values_and_comment_text_leaving_an_audit_entry(
         let redact_entry = format!("/tickets/{ticket}/history/{entry_id}/redact");
         let redact_comment = format!("/tickets/{ticket}/comments/{comment_id}/redact");
         for token_role in [Role::Operator, Role::Executor, Role::Customer, Role::QaLead] {
-            let token = admin::create_token(
-                &world.app.database,
-                world.tenant.parse().unwrap(),
-                token_role,
-                None,
-                "",
-            )
-            .await
-            .unwrap()
-            .secret
-            .expose_secret()
-            .to_owned();
+            let token = world.role_token(token_role).await;
             let (status, _) = world
                 .call(
                     Method::POST,
@@ -193,21 +180,7 @@ async fn managers_redact_history_values_and_comment_text_leaving_an_audit_entry(
             assert_eq!(items[0]["detail"], reason);
         }
 
-        let intruder_tenant = admin::create_tenant(&world.app.database, "Globex")
-            .await
-            .unwrap();
-        let intruder = admin::create_token(
-            &world.app.database,
-            intruder_tenant.id,
-            Role::Admin,
-            None,
-            "",
-        )
-        .await
-        .unwrap()
-        .secret
-        .expose_secret()
-        .to_owned();
+        let intruder = world.intruder(Role::Admin).await;
         let (status, _) = world
             .call(
                 Method::POST,

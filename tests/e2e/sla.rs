@@ -289,16 +289,7 @@ async fn bad_policies_are_refused_naming_the_field_and_only_managers_set_them() 
         assert_eq!(status, StatusCode::OK, "{weekly}");
 
         for role in [Role::Operator, Role::Customer, Role::Executor] {
-            let token = tenet::admin::create_token(
-                &world.app.database,
-                world.tenant.parse().unwrap(),
-                role,
-                None,
-                "",
-            )
-            .await
-            .unwrap();
-            let token = secrecy::ExposeSecret::expose_secret(&token.secret).to_owned();
+            let token = world.role_token(role).await;
             let (status, _) = world
                 .call(Method::PUT, &sla, &token, Some(policy(1, 60)))
                 .await;
@@ -307,14 +298,7 @@ async fn bad_policies_are_refused_naming_the_field_and_only_managers_set_them() 
                 "{role}: {status}"
             );
         }
-        let other = tenet::admin::create_tenant(&world.app.database, "Globex")
-            .await
-            .unwrap();
-        let intruder =
-            tenet::admin::create_token(&world.app.database, other.id, Role::Admin, None, "")
-                .await
-                .unwrap();
-        let intruder = secrecy::ExposeSecret::expose_secret(&intruder.secret).to_owned();
+        let intruder = world.intruder(Role::Admin).await;
         for method in [Method::GET, Method::PUT] {
             let body = (method == Method::PUT).then(|| policy(1, 60));
             let (status, _) = world.call(method.clone(), &sla, &intruder, body).await;

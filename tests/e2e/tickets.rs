@@ -106,6 +106,19 @@ impl World {
         ticket["id"].as_str().unwrap().to_owned()
     }
 
+    /// A new API token of `role` in the world's tenant.
+    pub(crate) async fn role_token(&self, role: Role) -> String {
+        token(&self.app.database, self.tenant.parse().unwrap(), role).await
+    }
+
+    /// The admin token of a second tenant, to try the world's records from outside.
+    pub(crate) async fn intruder(&self, role: Role) -> String {
+        let other = admin::create_tenant(&self.app.database, "Globex")
+            .await
+            .unwrap();
+        token(&self.app.database, other.id, role).await
+    }
+
     pub(crate) async fn login(&self, email: &str, password: &str) -> reqwest::Response {
         self.client
             .post(format!("{}/api/v1/auth/login", self.app.base))
@@ -125,6 +138,20 @@ impl World {
             })
             .collect()
     }
+}
+
+/// A new API token of `role` in `tenant`.
+pub(crate) async fn token(
+    database: &tenet_ops_api::Database,
+    tenant: tenet_events::TenantId,
+    role: Role,
+) -> String {
+    admin::create_token(database, tenant, role, None, "")
+        .await
+        .unwrap()
+        .secret
+        .expose_secret()
+        .to_owned()
 }
 
 pub(crate) async fn on_both(scenario: impl AsyncFn(World)) {

@@ -5,7 +5,7 @@ pub(crate) mod customers;
 pub(crate) mod hr;
 pub(crate) mod me;
 pub(crate) mod projects;
-pub(crate) mod query;
+pub mod query;
 pub(crate) mod security_policy;
 pub(crate) mod tasks;
 pub(crate) mod tickets;

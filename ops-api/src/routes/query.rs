@@ -12,7 +12,7 @@ use crate::error::ApiError;
 
 /// The parameters of a query string that may name only `known` ones: 400 when it is
 /// malformed, 422 naming the first unknown parameter.
-pub(crate) fn known_params(
+pub fn known_params(
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
     known: &[&str],
 ) -> Result<HashMap<String, String>, ApiError> {
@@ -31,11 +31,7 @@ pub(crate) fn known_params(
 }
 
 /// The `limit` parameter: 1 to `max`, `default` when absent.
-pub(crate) fn limit(
-    params: &HashMap<String, String>,
-    default: i64,
-    max: i64,
-) -> Result<i64, ApiError> {
+pub fn limit(params: &HashMap<String, String>, default: i64, max: i64) -> Result<i64, ApiError> {
     match params.get("limit") {
         None => Ok(default),
         Some(value) => value
@@ -47,7 +43,7 @@ pub(crate) fn limit(
 }
 
 /// The UUID parameter `name`, if given.
-pub(crate) fn uuid(params: &HashMap<String, String>, name: &str) -> Result<Option<Uuid>, ApiError> {
+pub fn uuid(params: &HashMap<String, String>, name: &str) -> Result<Option<Uuid>, ApiError> {
     params
         .get(name)
         .map(|value| {
@@ -59,7 +55,7 @@ pub(crate) fn uuid(params: &HashMap<String, String>, name: &str) -> Result<Optio
 
 /// Cuts `items`, fetched as `limit + 1`, to one page of `limit`, and returns the cursor of the
 /// next page: the id of the page's last item when there are more.
-pub(crate) fn page<T>(items: &mut Vec<T>, limit: i64, id: impl Fn(&T) -> Uuid) -> Option<Uuid> {
+pub fn page<T>(items: &mut Vec<T>, limit: i64, id: impl Fn(&T) -> Uuid) -> Option<Uuid> {
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     if items.len() > limit {
         items.truncate(limit);

@@ -137,6 +137,7 @@ impl Envelope {
             Event::Surveys(event) => event.columns().push_cells(&mut cells),
             Event::Qa(event) => event.columns().push_cells(&mut cells),
             Event::Customers(event) => event.columns().push_cells(&mut cells),
+            Event::Hr(event) => event.columns().push_cells(&mut cells),
         }
         Row::new(self.family(), cells)
     }

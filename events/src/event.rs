@@ -21,6 +21,9 @@ use crate::customers::{
     CustomerCreated, CustomerEvent, CustomerFlagResolved, CustomerFlagged, CustomerIdentityAdded,
     CustomerIdentityRemoved, CustomerMerged, CustomerUpdated,
 };
+use crate::hr::{
+    AbsenceDecided, AbsenceRequested, ContractAdded, EmployeeAdded, EmployeeChanged, HrEvent,
+};
 use crate::qa::{QaEvaluated, QaEvent};
 use crate::surveys::{SurveyAnswered, SurveyEvent};
 use crate::tickets::{
@@ -163,6 +166,13 @@ catalog! {
         Flagged(CustomerFlagged) = "customer.flagged" @ 1,
         FlagResolved(CustomerFlagResolved) = "customer.flag_resolved" @ 1,
     }
+    Hr(HrEvent) {
+        EmployeeAdded(EmployeeAdded) = "hr.employee_added" @ 1,
+        EmployeeChanged(EmployeeChanged) = "hr.employee_changed" @ 1,
+        ContractAdded(ContractAdded) = "hr.contract_added" @ 1,
+        AbsenceRequested(AbsenceRequested) = "hr.absence_requested" @ 1,
+        AbsenceDecided(AbsenceDecided) = "hr.absence_decided" @ 1,
+    }
 }
 
 impl Event {
@@ -192,6 +202,7 @@ mod tests {
             (EventFamily::Surveys, "survey."),
             (EventFamily::Qa, "qa."),
             (EventFamily::Customers, "customer."),
+            (EventFamily::Hr, "hr."),
         ];
         for event_type in EventType::ALL {
             let (_, prefix) = prefixes
@@ -204,7 +215,7 @@ mod tests {
                 Some(*event_type)
             );
         }
-        assert_eq!(EventType::ALL.len(), 27);
+        assert_eq!(EventType::ALL.len(), 32);
         assert_eq!(EventType::from_wire_name("call.teleported"), None);
     }
 }

@@ -15,6 +15,7 @@ use crate::agent_state::AgentStateColumns;
 use crate::attendance::AttendanceColumns;
 use crate::calls::CallColumns;
 use crate::customers::CustomerColumns;
+use crate::hr::HrColumns;
 use crate::qa::QaColumns;
 use crate::row::{LazySchema, family_schema};
 use crate::surveys::SurveyColumns;
@@ -37,6 +38,8 @@ pub enum EventFamily {
     Qa,
     /// Customer records: created, changed, merged, flagged.
     Customers,
+    /// HR records: employees, contracts, absences.
+    Hr,
 }
 
 static CALLS_SCHEMA: LazySchema = LazyLock::new(|| family_schema(CallColumns::fields()));
@@ -47,10 +50,11 @@ static ATTENDANCE_SCHEMA: LazySchema = LazyLock::new(|| family_schema(Attendance
 static SURVEYS_SCHEMA: LazySchema = LazyLock::new(|| family_schema(SurveyColumns::fields()));
 static QA_SCHEMA: LazySchema = LazyLock::new(|| family_schema(QaColumns::fields()));
 static CUSTOMERS_SCHEMA: LazySchema = LazyLock::new(|| family_schema(CustomerColumns::fields()));
+static HR_SCHEMA: LazySchema = LazyLock::new(|| family_schema(HrColumns::fields()));
 
 impl EventFamily {
     /// Every family.
-    pub const ALL: [EventFamily; 7] = [
+    pub const ALL: [EventFamily; 8] = [
         EventFamily::Calls,
         EventFamily::Tickets,
         EventFamily::AgentState,
@@ -58,6 +62,7 @@ impl EventFamily {
         EventFamily::Surveys,
         EventFamily::Qa,
         EventFamily::Customers,
+        EventFamily::Hr,
     ];
 
     /// The family's short name, also the lake table's name.
@@ -70,6 +75,7 @@ impl EventFamily {
             EventFamily::Surveys => "surveys",
             EventFamily::Qa => "qa",
             EventFamily::Customers => "customers",
+            EventFamily::Hr => "hr",
         }
     }
 
@@ -83,6 +89,7 @@ impl EventFamily {
             EventFamily::Surveys => "tenet.surveys.v1",
             EventFamily::Qa => "tenet.qa.v1",
             EventFamily::Customers => "tenet.customers.v1",
+            EventFamily::Hr => "tenet.hr.v1",
         }
     }
 
@@ -102,6 +109,7 @@ impl EventFamily {
             EventFamily::Surveys => &SURVEYS_SCHEMA,
             EventFamily::Qa => &QA_SCHEMA,
             EventFamily::Customers => &CUSTOMERS_SCHEMA,
+            EventFamily::Hr => &HR_SCHEMA,
         };
         SchemaRef::clone(schema)
     }
@@ -116,7 +124,7 @@ impl fmt::Display for EventFamily {
 /// The error returned for a family name that is not one of [`EventFamily::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown event family `{0}`; expected one of calls, tickets, agent_state, attendance, surveys, qa, customers"
+    "unknown event family `{0}`; expected one of calls, tickets, agent_state, attendance, surveys, qa, customers, hr"
 )]
 pub struct UnknownFamily(String);
 

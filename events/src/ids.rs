@@ -367,6 +367,21 @@ external_id!(
     "flag id"
 );
 external_id!(
+    /// An absence of an employee (vacation, sick leave...).
+    AbsenceId,
+    "absence id"
+);
+external_id!(
+    /// A department of the tenant's HR records.
+    DepartmentId,
+    "department id"
+);
+external_id!(
+    /// A position of the tenant's HR records.
+    PositionId,
+    "position id"
+);
+external_id!(
     /// A survey definition.
     SurveyId,
     "survey id"

@@ -14,7 +14,7 @@
 //!   grouped into families; a family is one topic ([`EventFamily::topic`]) and one lake table
 //!   ([`EventFamily::arrow_schema`]).
 //! - The payloads, one module per family: [`calls`], [`tickets`], [`agent_state`],
-//!   [`attendance`], [`surveys`], [`qa`], [`customers`].
+//!   [`attendance`], [`surveys`], [`qa`], [`customers`], [`hr`].
 //! - [`trace`]: the request, operation and phase ids that travel with HTTP requests and log
 //!   records between components.
 //! - [`row`]: an event flattened into its table's columns ([`Envelope::to_row`]).
@@ -29,6 +29,7 @@ pub mod decode;
 pub mod envelope;
 pub mod event;
 pub mod family;
+pub mod hr;
 pub mod identity;
 pub mod ids;
 pub mod qa;

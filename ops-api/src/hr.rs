@@ -10,18 +10,50 @@
 
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
+use tenet_events::hr::{
+    AbsenceDecided, AbsenceRequested, ContractAdded, EmployeeAdded, EmployeeChanged,
+};
+pub use tenet_events::hr::{AbsenceKind, AbsenceStatus};
 use tenet_events::identity::Principal;
-use tenet_events::{Actor, TenantId};
+use tenet_events::ids::{AbsenceId, DepartmentId, EmployeeId, PositionId};
+use tenet_events::{Actor, Envelope, Event, OccurredAt, TenantId, TraceContext};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::Database;
-use crate::on_backend;
+use crate::outbox::OutboxRecord;
 use crate::sla::WeeklyHours;
+use crate::{enqueue, on_backend};
 
 fn now() -> DateTime<Utc> {
     // Microseconds, as PostgreSQL stores them, so answers match later reads.
     Utc::now().trunc_subsecs(6)
+}
+
+/// The outbox record of `event`, which happened in `actor`'s tenant at `at`.
+fn record(
+    actor: &Actor,
+    at: DateTime<Utc>,
+    trace: Option<&TraceContext>,
+    event: impl Into<Event>,
+) -> OutboxRecord {
+    let occurred_at = OccurredAt::from_datetime(at).unwrap_or_else(|_| OccurredAt::now());
+    OutboxRecord::new(&Envelope::new(actor.tenant_id, occurred_at, event), trace)
+}
+
+fn id<T>(parse: impl Fn(String) -> Result<T, tenet_events::ids::InvalidId>, id: Uuid) -> T {
+    parse(id.to_string()).expect("a UUID is a valid id")
+}
+
+fn absence_event(absence: &Absence) -> tenet_events::hr::Absence {
+    tenet_events::hr::Absence {
+        employee_id: id(EmployeeId::parse, absence.employee_id),
+        absence_id: id(AbsenceId::parse, absence.id),
+        kind: absence.kind,
+        starts_on: absence.starts_on,
+        ends_on: absence.ends_on,
+        status: absence.status,
+    }
 }
 
 fn principal_json(actor: &Actor) -> String {
@@ -317,6 +349,7 @@ fn employee_taken(error: sqlx::Error) -> HrError {
 pub async fn create_employee(
     db: &Database,
     actor: &Actor,
+    trace: Option<&TraceContext>,
     fields: EmployeeFields,
     personal: &PersonalData,
 ) -> Result<Employee, HrError> {
@@ -335,7 +368,21 @@ pub async fn create_employee(
         version: 1,
         personal: serde_json::to_string(personal).unwrap_or_else(|_| "{}".into()),
     };
+    let event = record(
+        actor,
+        at,
+        trace,
+        EmployeeAdded {
+            employee_id: id(EmployeeId::parse, employee.id),
+            department_id: employee
+                .department_id
+                .map(|unit| id(DepartmentId::parse, unit)),
+            position_id: employee.position_id.map(|unit| id(PositionId::parse, unit)),
+            hired_on: employee.hired_on,
+        },
+    );
     on_backend!(db, |pool| {
+        let mut tx = pool.begin().await?;
         sqlx::query(
             "insert into employees (id, tenant_id, user_id, full_name, department_id, position_id, \
              badge_id, hired_on, left_on, personal, created_at, updated_at) \
@@ -352,9 +399,11 @@ pub async fn create_employee(
         .bind(employee.left_on)
         .bind(&employee.personal)
         .bind(at)
-        .execute(pool)
+        .execute(&mut *tx)
         .await
         .map_err(employee_taken)?;
+        enqueue!(&mut *tx, &event)?;
+        tx.commit().await?;
     });
     Ok(employee)
 }
@@ -413,6 +462,7 @@ pub async fn employees(
 pub async fn update_employee(
     db: &Database,
     actor: &Actor,
+    trace: Option<&TraceContext>,
     employee: &Employee,
     expected_version: i64,
     fields: EmployeeFields,
@@ -438,8 +488,35 @@ pub async fn update_employee(
         personal: serde_json::to_string(personal).unwrap_or_else(|_| "{}".into()),
         ..employee.clone()
     };
+    // Personal data changes are not events: only what planning and reports use travels.
+    let directory_changed = (
+        next.department_id,
+        next.position_id,
+        next.hired_on,
+        next.left_on,
+    ) != (
+        employee.department_id,
+        employee.position_id,
+        employee.hired_on,
+        employee.left_on,
+    );
+    let event = directory_changed.then(|| {
+        record(
+            actor,
+            at,
+            trace,
+            EmployeeChanged {
+                employee_id: id(EmployeeId::parse, employee.id),
+                department_id: next.department_id.map(|unit| id(DepartmentId::parse, unit)),
+                position_id: next.position_id.map(|unit| id(PositionId::parse, unit)),
+                hired_on: next.hired_on,
+                left_on: next.left_on,
+            },
+        )
+    });
     let updated = on_backend!(db, |pool| {
-        sqlx::query(
+        let mut tx = pool.begin().await?;
+        let updated = sqlx::query(
             "update employees set user_id = $1, full_name = $2, department_id = $3, position_id = $4, \
              badge_id = $5, hired_on = $6, left_on = $7, personal = $8, updated_at = $9, \
              version = version + 1 where tenant_id = $10 and id = $11 and version = $12",
@@ -456,10 +533,17 @@ pub async fn update_employee(
         .bind(actor.tenant_id.as_uuid())
         .bind(employee.id)
         .bind(expected_version)
-        .execute(pool)
+        .execute(&mut *tx)
         .await
         .map_err(employee_taken)?
-        .rows_affected()
+        .rows_affected();
+        if updated == 1
+            && let Some(event) = &event
+        {
+            enqueue!(&mut *tx, event)?;
+        }
+        tx.commit().await?;
+        updated
     });
     if updated == 0 {
         let current = self::employee(db, actor.tenant_id, employee.id)
@@ -528,6 +612,7 @@ struct ContractRow {
 pub async fn add_contract(
     db: &Database,
     actor: &Actor,
+    trace: Option<&TraceContext>,
     employee: Uuid,
     valid_from: NaiveDate,
     hours_per_week: f64,
@@ -542,7 +627,19 @@ pub async fn add_contract(
         created_at: now(),
     };
     let pattern = serde_json::to_string(&contract.work_pattern).unwrap_or_else(|_| "{}".into());
+    let event = record(
+        actor,
+        contract.created_at,
+        trace,
+        ContractAdded {
+            employee_id: id(EmployeeId::parse, employee),
+            valid_from,
+            // At most 80 hours a week: the route checks it.
+            minutes_per_week: (hours_per_week * 60.0).round() as u32,
+        },
+    );
     on_backend!(db, |pool| {
+        let mut tx = pool.begin().await?;
         sqlx::query(
             "insert into employee_contracts (id, tenant_id, employee_id, valid_from, hours_per_week, \
              work_pattern, created_at) values ($1, $2, $3, $4, $5, $6, $7)",
@@ -554,9 +651,11 @@ pub async fn add_contract(
         .bind(hours_per_week)
         .bind(&pattern)
         .bind(contract.created_at)
-        .execute(pool)
+        .execute(&mut *tx)
         .await
         .map_err(|error| taken(error, "valid_from", "the employee has a contract from that day already"))?;
+        enqueue!(&mut *tx, &event)?;
+        tx.commit().await?;
     });
     Ok(contract)
 }
@@ -594,34 +693,6 @@ pub async fn contracts(
         .collect()
 }
 
-/// What kind of absence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AbsenceKind {
-    /// Paid vacation.
-    Vacation,
-    /// Sick leave.
-    SickLeave,
-    /// A day off (in lieu of overtime, a personal day).
-    DayOff,
-    /// Unpaid leave.
-    UnpaidLeave,
-}
-
-/// Where an absence is in its approval.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AbsenceStatus {
-    /// Waiting for HR.
-    Requested,
-    /// Approved by HR.
-    Approved,
-    /// Refused by HR.
-    Rejected,
-    /// Withdrawn.
-    Cancelled,
-}
-
 fn wire<T: Serialize>(value: T) -> String {
     serde_json::to_value(value)
         .ok()
@@ -629,15 +700,13 @@ fn wire<T: Serialize>(value: T) -> String {
         .unwrap_or_default()
 }
 
-impl AbsenceStatus {
-    /// Whether the approval flow allows `self` → `to`.
-    pub fn allows(self, to: AbsenceStatus) -> bool {
-        use AbsenceStatus::*;
-        matches!(
-            (self, to),
-            (Requested, Approved | Rejected | Cancelled) | (Approved, Cancelled)
-        )
-    }
+/// Whether the approval flow allows an absence to go from `from` to `to`.
+pub fn transition_allowed(from: AbsenceStatus, to: AbsenceStatus) -> bool {
+    use AbsenceStatus::*;
+    matches!(
+        (from, to),
+        (Requested, Approved | Rejected | Cancelled) | (Approved, Cancelled)
+    )
 }
 
 /// An absence of an employee.
@@ -648,12 +717,14 @@ pub struct Absence {
     /// The employee.
     pub employee_id: Uuid,
     /// What kind.
+    #[schema(value_type = crate::openapi::AbsenceKindSchema)]
     pub kind: AbsenceKind,
     /// First day away.
     pub starts_on: NaiveDate,
     /// Last day away.
     pub ends_on: NaiveDate,
     /// Where it is in its approval.
+    #[schema(value_type = crate::openapi::AbsenceStatusSchema)]
     pub status: AbsenceStatus,
     /// What the request says.
     pub note: String,
@@ -743,6 +814,19 @@ async fn overlapping(
     }))
 }
 
+/// An absence to request, already validated.
+#[derive(Debug, Clone)]
+pub struct NewAbsence {
+    /// What kind.
+    pub kind: AbsenceKind,
+    /// First day away.
+    pub starts_on: NaiveDate,
+    /// Last day away, not before the first.
+    pub ends_on: NaiveDate,
+    /// What the request says.
+    pub note: String,
+}
+
 /// Requests an absence of `employee`.
 ///
 /// # Errors
@@ -750,12 +834,16 @@ async fn overlapping(
 pub async fn request_absence(
     db: &Database,
     actor: &Actor,
+    trace: Option<&TraceContext>,
     employee: Uuid,
-    kind: AbsenceKind,
-    starts_on: NaiveDate,
-    ends_on: NaiveDate,
-    note: String,
+    new: NewAbsence,
 ) -> Result<Absence, HrError> {
+    let NewAbsence {
+        kind,
+        starts_on,
+        ends_on,
+        note,
+    } = new;
     if let Some(other) =
         overlapping(db, actor.tenant_id, employee, starts_on, ends_on, None).await?
     {
@@ -781,7 +869,14 @@ pub async fn request_absence(
         created_at: now(),
         version: 1,
     };
+    let event = record(
+        actor,
+        absence.created_at,
+        trace,
+        AbsenceRequested(absence_event(&absence)),
+    );
     on_backend!(db, |pool| {
+        let mut tx = pool.begin().await?;
         sqlx::query(
             "insert into absences (id, tenant_id, employee_id, kind, starts_on, ends_on, status, note, \
              requested_by, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -796,8 +891,10 @@ pub async fn request_absence(
         .bind(&absence.note)
         .bind(principal_json(actor))
         .bind(absence.created_at)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
+        enqueue!(&mut *tx, &event)?;
+        tx.commit().await?;
     });
     Ok(absence)
 }
@@ -861,12 +958,13 @@ pub async fn absences(
 pub async fn decide_absence(
     db: &Database,
     actor: &Actor,
+    trace: Option<&TraceContext>,
     absence: &Absence,
     expected_version: i64,
     status: AbsenceStatus,
     note: Option<String>,
 ) -> Result<Absence, HrError> {
-    if !absence.status.allows(status) {
+    if !transition_allowed(absence.status, status) {
         return Err(HrError::InvalidTransition {
             from: wire(absence.status),
             to: wire(status),
@@ -879,21 +977,36 @@ pub async fn decide_absence(
         });
     }
     let at = now();
+    let decided = Absence {
+        status,
+        decided_by: Some(actor.principal.clone()),
+        decided_at: Some(at),
+        decision_note: note,
+        version: absence.version + 1,
+        ..absence.clone()
+    };
+    let event = record(actor, at, trace, AbsenceDecided(absence_event(&decided)));
     let updated = on_backend!(db, |pool| {
-        sqlx::query(
+        let mut tx = pool.begin().await?;
+        let updated = sqlx::query(
             "update absences set status = $1, decided_by = $2, decided_at = $3, decision_note = $4, \
              version = version + 1 where tenant_id = $5 and id = $6 and version = $7",
         )
         .bind(wire(status))
         .bind(principal_json(actor))
         .bind(at)
-        .bind(&note)
+        .bind(&decided.decision_note)
         .bind(actor.tenant_id.as_uuid())
         .bind(absence.id)
         .bind(expected_version)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?
-        .rows_affected()
+        .rows_affected();
+        if updated == 1 {
+            enqueue!(&mut *tx, &event)?;
+        }
+        tx.commit().await?;
+        updated
     });
     if updated == 0 {
         return Err(HrError::VersionConflict {
@@ -901,14 +1014,7 @@ pub async fn decide_absence(
             current: expected_version + 1,
         });
     }
-    Ok(Absence {
-        status,
-        decided_by: Some(actor.principal.clone()),
-        decided_at: Some(at),
-        decision_note: note,
-        version: absence.version + 1,
-        ..absence.clone()
-    })
+    Ok(decided)
 }
 
 #[cfg(test)]
@@ -918,14 +1024,14 @@ mod tests {
     #[test]
     fn absences_are_approved_or_rejected_once_and_cancelled_before_they_end() {
         use AbsenceStatus::*;
-        assert!(Requested.allows(Approved));
-        assert!(Requested.allows(Rejected));
-        assert!(Requested.allows(Cancelled));
-        assert!(Approved.allows(Cancelled));
+        assert!(transition_allowed(Requested, Approved));
+        assert!(transition_allowed(Requested, Rejected));
+        assert!(transition_allowed(Requested, Cancelled));
+        assert!(transition_allowed(Approved, Cancelled));
         for to in [Requested, Approved, Rejected, Cancelled] {
-            assert!(!Rejected.allows(to), "{to:?}");
-            assert!(!Cancelled.allows(to), "{to:?}");
+            assert!(!transition_allowed(Rejected, to), "{to:?}");
+            assert!(!transition_allowed(Cancelled, to), "{to:?}");
         }
-        assert!(!Approved.allows(Rejected));
+        assert!(!transition_allowed(Approved, Rejected));
     }
 }

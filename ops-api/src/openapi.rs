@@ -146,6 +146,36 @@ pub enum FlagKindSchema {
     BrokenCommitment,
 }
 
+/// What kind of absence (wire names of `tenet_events::hr::AbsenceKind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = AbsenceKind)]
+pub enum AbsenceKindSchema {
+    /// Paid vacation.
+    Vacation,
+    /// Sick leave.
+    SickLeave,
+    /// A day off (in lieu of overtime, a personal day).
+    DayOff,
+    /// Unpaid leave.
+    UnpaidLeave,
+}
+
+/// Where an absence is in its approval (wire names of `tenet_events::hr::AbsenceStatus`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = AbsenceStatus)]
+pub enum AbsenceStatusSchema {
+    /// Waiting for HR.
+    Requested,
+    /// Approved by HR.
+    Approved,
+    /// Refused by HR.
+    Rejected,
+    /// Withdrawn.
+    Cancelled,
+}
+
 /// Who acted: a user, an API token or the platform itself (`tenet_events::identity::Principal`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
@@ -465,6 +495,7 @@ mod tests {
     use serde::de::DeserializeOwned;
     use tenet_events::Role;
     use tenet_events::customers::{FlagKind, IdentityKind};
+    use tenet_events::hr::{AbsenceKind, AbsenceStatus};
     use tenet_events::identity::Principal;
     use tenet_events::tickets::{Channel, TicketPriority, TicketStatus};
 
@@ -559,8 +590,32 @@ mod tests {
         all
     }
 
+    fn absence_kinds() -> Vec<AbsenceKind> {
+        use AbsenceKind::*;
+        let all = vec![Vacation, SickLeave, DayOff, UnpaidLeave];
+        for kind in &all {
+            match kind {
+                Vacation | SickLeave | DayOff | UnpaidLeave => {}
+            }
+        }
+        all
+    }
+
+    fn absence_statuses() -> Vec<AbsenceStatus> {
+        use AbsenceStatus::*;
+        let all = vec![Requested, Approved, Rejected, Cancelled];
+        for status in &all {
+            match status {
+                Requested | Approved | Rejected | Cancelled => {}
+            }
+        }
+        all
+    }
+
     #[test]
     fn mirror_enums_carry_the_wire_names_of_the_event_contract() {
+        mirrors::<AbsenceKind, AbsenceKindSchema>(&absence_kinds(), 4);
+        mirrors::<AbsenceStatus, AbsenceStatusSchema>(&absence_statuses(), 4);
         mirrors::<IdentityKind, IdentityKindSchema>(&IdentityKind::ALL, 7);
         mirrors::<FlagKind, FlagKindSchema>(&flag_kinds(), 2);
         mirrors::<Role, RoleSchema>(&Role::ALL, 9);

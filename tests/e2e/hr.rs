@@ -188,6 +188,32 @@ async fn hr_keeps_employees_contracts_and_absences_and_guards_personal_data() {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(refused["error"]["details"]["field"], "from");
 
+        // Each change enqueued its event, without personal data; refused ones enqueued none.
+        let events: Vec<(String, Option<String>)> = world
+            .outbox_events()
+            .await
+            .into_iter()
+            .filter_map(|envelope| match &envelope.event {
+                tenet_events::Event::Hr(event) => Some((
+                    envelope.event.event_type().as_str().to_owned(),
+                    event.columns().absence_status,
+                )),
+                _ => None,
+            })
+            .collect();
+        let expected = [
+            ("hr.employee_added", None),
+            ("hr.contract_added", None),
+            ("hr.contract_added", None),
+            ("hr.absence_requested", Some("requested")),
+            ("hr.absence_decided", Some("approved")),
+            ("hr.absence_decided", Some("cancelled")),
+        ];
+        assert_eq!(
+            events,
+            expected.map(|(kind, status)| (kind.to_owned(), status.map(str::to_owned)))
+        );
+
         // Another tenant's HR sees none of it.
         let intruder = world.intruder(Role::Hr).await;
         for (method, path, body) in [

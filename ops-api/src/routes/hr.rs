@@ -14,22 +14,22 @@ use axum::response::Response;
 use axum::{Extension, Json};
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use tenet_events::Actor;
 use tenet_events::customers::IdentityKind;
 use tenet_events::identity::Principal;
+use tenet_events::{Actor, TraceContext};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::OpsState;
 use super::query::{known_params, limit, page, uuid};
-use super::tickets::text;
+use super::tickets::{text, trace};
 use crate::audit::{self, Subject};
 use crate::customers;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, PathId, object, parse_json};
 use crate::hr::{
     self, Absence, AbsenceKind, AbsenceStatus, Contract, Employee, EmployeeFields, HrError, List,
-    PersonalData, Unit,
+    NewAbsence, PersonalData, Unit,
 };
 use crate::idempotency;
 use crate::rbac::{Action, Scope, authorize};
@@ -337,6 +337,7 @@ async fn checked_fields(
 pub async fn create_employee(
     State(state): State<OpsState>,
     Extension(actor): Extension<Actor>,
+    context: Option<Extension<TraceContext>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -344,7 +345,14 @@ pub async fn create_employee(
     let request: EmployeeBody = parse_json(&headers, &body)?;
     let fields = checked_fields(&state, &actor, request).await?;
     idempotency::create_once(&state.db, actor.tenant_id, &headers, &body, async || {
-        hr::create_employee(&state.db, &actor, fields, &PersonalData::default()).await
+        hr::create_employee(
+            &state.db,
+            &actor,
+            trace(&context),
+            fields,
+            &PersonalData::default(),
+        )
+        .await
     })
     .await
 }
@@ -478,6 +486,7 @@ pub struct UpdateEmployee {
 pub async fn update_employee(
     State(state): State<OpsState>,
     Extension(actor): Extension<Actor>,
+    context: Option<Extension<TraceContext>>,
     PathId(id): PathId,
     ApiJson(body): ApiJson<UpdateEmployee>,
 ) -> Result<Json<Employee>, ApiError> {
@@ -500,7 +509,16 @@ pub async fn update_employee(
     .await?;
     let personal = employee.personal_data()?;
     Ok(Json(
-        hr::update_employee(&state.db, &actor, &employee, version, fields, &personal).await?,
+        hr::update_employee(
+            &state.db,
+            &actor,
+            trace(&context),
+            &employee,
+            version,
+            fields,
+            &personal,
+        )
+        .await?,
     ))
 }
 
@@ -580,6 +598,7 @@ pub struct PutPersonalData {
 pub async fn put_personal_data(
     State(state): State<OpsState>,
     Extension(actor): Extension<Actor>,
+    context: Option<Extension<TraceContext>>,
     PathId(id): PathId,
     ApiJson(body): ApiJson<PutPersonalData>,
 ) -> Result<Json<PersonalDataView>, ApiError> {
@@ -598,8 +617,16 @@ pub async fn put_personal_data(
         hired_on: employee.hired_on,
         left_on: employee.left_on,
     };
-    let updated =
-        hr::update_employee(&state.db, &actor, &employee, body.version, fields, &data).await?;
+    let updated = hr::update_employee(
+        &state.db,
+        &actor,
+        trace(&context),
+        &employee,
+        body.version,
+        fields,
+        &data,
+    )
+    .await?;
     Ok(Json(PersonalDataView {
         version: updated.version,
         data,
@@ -653,6 +680,7 @@ fn checked_pattern(pattern: &WeeklyHours) -> Result<Calendar, ApiError> {
 pub async fn add_contract(
     State(state): State<OpsState>,
     Extension(actor): Extension<Actor>,
+    context: Option<Extension<TraceContext>>,
     PathId(id): PathId,
     ApiJson(body): ApiJson<NewContract>,
 ) -> Result<(StatusCode, Json<Contract>), ApiError> {
@@ -668,6 +696,7 @@ pub async fn add_contract(
     let contract = hr::add_contract(
         &state.db,
         &actor,
+        trace(&context),
         employee.id,
         body.valid_from,
         body.hours_per_week,
@@ -705,6 +734,7 @@ pub async fn contracts(
 #[serde(deny_unknown_fields)]
 pub struct RequestAbsence {
     /// What kind.
+    #[schema(value_type = crate::openapi::AbsenceKindSchema)]
     kind: AbsenceKind,
     /// First day away.
     starts_on: NaiveDate,
@@ -735,6 +765,7 @@ pub struct RequestAbsence {
 pub async fn request_absence(
     State(state): State<OpsState>,
     Extension(actor): Extension<Actor>,
+    context: Option<Extension<TraceContext>>,
     PathId(id): PathId,
     ApiJson(body): ApiJson<RequestAbsence>,
 ) -> Result<(StatusCode, Json<Absence>), ApiError> {
@@ -755,11 +786,14 @@ pub async fn request_absence(
     let absence = hr::request_absence(
         &state.db,
         &actor,
+        trace(&context),
         employee.id,
-        body.kind,
-        body.starts_on,
-        body.ends_on,
-        note,
+        NewAbsence {
+            kind: body.kind,
+            starts_on: body.starts_on,
+            ends_on: body.ends_on,
+            note,
+        },
     )
     .await?;
     Ok((StatusCode::CREATED, Json(absence)))
@@ -773,7 +807,7 @@ pub struct ListAbsences {
     /// Only this employee's.
     employee_id: Option<Uuid>,
     /// Only in this status.
-    #[param(value_type = Option<AbsenceStatus>)]
+    #[param(value_type = Option<crate::openapi::AbsenceStatusSchema>)]
     status: Option<String>,
     /// Only absences that last until this day or later.
     from: Option<NaiveDate>,
@@ -852,6 +886,7 @@ pub struct DecideAbsence {
     /// The absence's `version` the decision is based on.
     version: i64,
     /// `approved` or `rejected` (HR), or `cancelled` (HR, or the person for their own).
+    #[schema(value_type = crate::openapi::AbsenceStatusSchema)]
     status: AbsenceStatus,
     /// Why, up to 2,000 characters.
     #[serde(default)]
@@ -877,6 +912,7 @@ pub struct DecideAbsence {
 pub async fn decide_absence(
     State(state): State<OpsState>,
     Extension(actor): Extension<Actor>,
+    context: Option<Extension<TraceContext>>,
     PathId(id): PathId,
     ApiJson(body): ApiJson<DecideAbsence>,
 ) -> Result<Json<Absence>, ApiError> {
@@ -900,6 +936,15 @@ pub async fn decide_absence(
         .map(|note| text("note", &note, 0, MAX_NOTE))
         .transpose()?;
     Ok(Json(
-        hr::decide_absence(&state.db, &actor, &absence, body.version, body.status, note).await?,
+        hr::decide_absence(
+            &state.db,
+            &actor,
+            trace(&context),
+            &absence,
+            body.version,
+            body.status,
+            note,
+        )
+        .await?,
     ))
 }

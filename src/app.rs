@@ -505,7 +505,19 @@ fn router(
         database.clone(),
         require_actor,
     ));
-    api = api.merge(reports).merge(sql).merge(attendance);
+    let contacts = crate::contacts::router(crate::contacts::ContactsState {
+        database: database.clone(),
+        reader: reader.clone(),
+    })
+    .route_layer(axum::middleware::from_fn_with_state(
+        database.clone(),
+        require_actor,
+    ));
+    api = api
+        .merge(reports)
+        .merge(sql)
+        .merge(attendance)
+        .merge(contacts);
     let probes = Router::new()
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))

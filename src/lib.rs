@@ -9,6 +9,7 @@ pub mod app;
 pub mod attendance;
 pub mod bench;
 pub mod config;
+pub mod contacts;
 pub mod demo;
 pub mod http;
 pub mod import;

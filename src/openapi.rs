@@ -39,6 +39,7 @@ pub fn document(gateway: bool) -> OpenApi {
     items.extend(wfm_items());
     items.extend(report_items());
     items.extend(attendance_items());
+    items.push(("/api/v1/customers/{id}/calls", customer_calls_item()));
     let mut schemas: Vec<(&str, Value)> = vec![
         ("ErlangReport", erlang_report_schema()),
         ("ReportRows", report_rows_schema()),
@@ -477,6 +478,41 @@ fn attendance_items() -> Vec<(&'static str, Value)> {
             }),
         ),
     ]
+}
+
+fn customer_calls_item() -> Value {
+    let text = json!({ "type": ["string", "null"] });
+    let seconds = json!({ "type": ["integer", "null"] });
+    json!({
+        "get": {
+            "tags": ["customers"],
+            "summary": "Read a customer's calls",
+            "description": "The calls the telephony attributed to the customer (or to a duplicate since merged into them), newest first, at most 200, with the queue, the agent who answered, the wait, the outcome and the talk time. Read from the lake; recorded in the audit log. Needs the customer read permission.",
+            "operationId": "get_customers_id_calls",
+            "parameters": [
+                { "name": "id", "in": "path", "required": true, "description": "The customer's id.", "schema": { "type": "string", "format": "uuid" } }
+            ],
+            "responses": {
+                "200": {
+                    "description": "The calls.",
+                    "content": { "application/json": { "schema": { "type": "array", "items": {
+                        "type": "object",
+                        "required": ["call_id", "offered_at"],
+                        "properties": {
+                            "call_id": { "type": "string" },
+                            "offered_at": { "type": "string", "format": "date-time" },
+                            "queue_id": text, "agent_id": text, "outcome": text,
+                            "wait_seconds": seconds, "talk_seconds": seconds
+                        }
+                    } } } }
+                },
+                "400": error("The id is not a UUID."),
+                "404": error("No such customer."),
+                "503": error("The calls could not be read; retry shortly.")
+            },
+            "security": secured(false)
+        }
+    })
 }
 
 fn attendance_day_schema() -> Value {

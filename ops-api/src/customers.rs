@@ -719,6 +719,24 @@ pub async fn ensure_current(
     current(db, tenant, id).await.map(|_| ())
 }
 
+/// The customers merged into `id`, whose calls and contacts are now `id`'s.
+///
+/// # Errors
+/// Database errors.
+pub async fn merged_into(
+    db: &Database,
+    tenant: TenantId,
+    id: Uuid,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    Ok(on_backend!(db, |pool| {
+        sqlx::query_scalar("select id from customers where tenant_id = $1 and merged_into = $2")
+            .bind(tenant.as_uuid())
+            .bind(id)
+            .fetch_all(pool)
+            .await?
+    }))
+}
+
 /// How to find customers.
 #[derive(Debug, Clone, Default)]
 pub struct CustomerFilter {

@@ -610,3 +610,108 @@ async fn another_tenant_cannot_find_read_or_change_a_tenants_customers() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_customers_calls_come_from_the_lake_merged_duplicates_included() {
+    let data = tempfile::tempdir().unwrap();
+    let world = World::new(
+        crate::harness::RunningApp::start(
+            crate::harness::settings(None, data.path()),
+            tenet::app::Mode::Embedded,
+        )
+        .await,
+    )
+    .await;
+    let anna = world.customer(json!({"display_name": "Anna"})).await;
+    let duplicate = world.customer(json!({"display_name": "A. Petrova"})).await;
+    let boris = world.customer(json!({"display_name": "Boris"})).await;
+    let tenant = world.tenant.as_str();
+    let event = |kind: &str, at: &str, data: Value| json!({"event_id": uuid::Uuid::now_v7(), "tenant_id": tenant, "occurred_at": at, "type": kind, "schema_version": 1, "data": data});
+    let offered = |call: &str, at: &str, customer: &Value| {
+        event(
+            "call.offered",
+            at,
+            json!({"call_id": call, "queue_id": "billing", "ivr_path": [], "customer_id": customer["id"]}),
+        )
+    };
+    let events = json!([
+        offered("c-1", "2026-11-20T09:00:00Z", &anna),
+        event(
+            "call.answered",
+            "2026-11-20T09:00:30Z",
+            json!({"call_id": "c-1", "queue_id": "billing", "agent_id": "1001", "wait_seconds": 30})
+        ),
+        event(
+            "call.ended",
+            "2026-11-20T09:04:30Z",
+            json!({"call_id": "c-1", "outcome": "answered", "queue_id": "billing", "agent_id": "1001", "wait_seconds": 30, "talk_seconds": 240, "hold_seconds": 0, "after_call_work_seconds": 20})
+        ),
+        offered("c-2", "2026-11-21T10:00:00Z", &duplicate),
+        event(
+            "call.ended",
+            "2026-11-21T10:01:10Z",
+            json!({"call_id": "c-2", "outcome": "abandoned", "queue_id": "billing", "wait_seconds": 70, "talk_seconds": 0, "hold_seconds": 0, "after_call_work_seconds": 0})
+        ),
+        offered("c-3", "2026-11-22T11:00:00Z", &boris),
+    ]);
+    let response = world
+        .client
+        .post(format!("{}/api/v1/events", world.app.base))
+        .bearer_auth(&world.admin)
+        .json(&events)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::ACCEPTED,
+        "{}",
+        response.text().await.unwrap()
+    );
+    let (status, merged) = world
+        .call(
+            Method::POST,
+            &format!("/customers/{}/merge", anna["id"].as_str().unwrap()),
+            &world.admin,
+            Some(json!({"version": 1, "duplicate_id": duplicate["id"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{merged}");
+
+    let path = format!("/customers/{}/calls", anna["id"].as_str().unwrap());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let calls = loop {
+        let (status, calls) = world.call(Method::GET, &path, &world.admin, None).await;
+        assert_eq!(status, StatusCode::OK, "{calls}");
+        if calls
+            .as_array()
+            .is_some_and(|calls| calls.len() == 2 && calls[1]["outcome"] == "answered")
+        {
+            break calls;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the calls did not land: {calls}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    assert_eq!(
+        calls[0]["call_id"], "c-2",
+        "newest first, the merged duplicate's included"
+    );
+    assert_eq!(calls[0]["outcome"], "abandoned");
+    assert_eq!(calls[0]["agent_id"], Value::Null);
+    assert_eq!(calls[1]["call_id"], "c-1");
+    assert_eq!(calls[1]["agent_id"], "1001");
+    assert_eq!(calls[1]["wait_seconds"], 30);
+    assert_eq!(calls[1]["talk_seconds"], 240);
+    assert_eq!(calls[1]["offered_at"], "2026-11-20T09:00:00Z");
+
+    let intruder = world.intruder(Role::Admin).await;
+    let (status, _) = world.call(Method::GET, &path, &intruder, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let executor = world.role_token(Role::Executor).await;
+    let (status, _) = world.call(Method::GET, &path, &executor, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    world.app.stop().await;
+}

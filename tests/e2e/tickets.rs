@@ -128,14 +128,18 @@ impl World {
             .unwrap()
     }
 
+    /// Every event the outbox received, in order, whether the relay published it yet or not
+    /// (in embedded mode it publishes while the test runs).
     pub(crate) async fn outbox_events(&self) -> Vec<Envelope> {
-        tenet_ops_api::outbox::pending(&self.app.database, 1000)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|event| {
-                Envelope::from_json(event.payload.as_bytes()).expect("outbox payloads decode")
-            })
+        let payloads: Vec<String> = tenet_ops_api::on_backend!(&self.app.database, |pool| {
+            sqlx::query_scalar("select payload from outbox order by id")
+                .fetch_all(pool)
+                .await
+                .unwrap()
+        });
+        payloads
+            .iter()
+            .map(|payload| Envelope::from_json(payload.as_bytes()).expect("outbox payloads decode"))
             .collect()
     }
 }

@@ -20,13 +20,13 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, 
 use chrono_tz::Tz;
 use serde::Serialize;
 use tenet_events::Actor;
+use tenet_lakehouse::LakeReader;
 use tenet_lakehouse::deltalake::arrow::array::{Array, AsArray};
 use tenet_lakehouse::deltalake::arrow::compute::cast;
 use tenet_lakehouse::deltalake::arrow::datatypes::{DataType, TimestampMicrosecondType};
-use tenet_lakehouse::{LakeReader, Scope};
 use tenet_ops_api::hr::{self, AbsenceStatus, Contract, Employee};
 use tenet_ops_api::rbac::{Action, authorize};
-use tenet_ops_api::routes::query::{known_params, uuid};
+use tenet_ops_api::routes::query::{date, known_params, uuid};
 use tenet_ops_api::{ApiError, Database};
 use uuid::Uuid;
 
@@ -242,17 +242,6 @@ struct Period {
     csv: bool,
 }
 
-fn parse_date(params: &HashMap<String, String>, name: &str) -> Result<Option<NaiveDate>, ApiError> {
-    params
-        .get(name)
-        .map(|value| {
-            NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
-                ApiError::invalid_field(name, format!("{name} must be a date (YYYY-MM-DD)"))
-            })
-        })
-        .transpose()
-}
-
 fn options(
     params: &HashMap<String, String>,
     first: NaiveDate,
@@ -398,11 +387,6 @@ async fn swipes(
     let unavailable = |error: &dyn std::fmt::Display| {
         ApiError::Unavailable(format!("the attendance records cannot be read: {error}"))
     };
-    let session = state
-        .reader
-        .session(&Scope::tenant(actor.tenant_id))
-        .await
-        .map_err(|error| unavailable(&error))?;
     // A day before and after: local days of far-off zones straddle UTC dates. The dates are
     // formatted from parsed values, never from request text.
     let sql = format!(
@@ -411,14 +395,13 @@ async fn swipes(
         period.first - Duration::days(1),
         period.last + Duration::days(1)
     );
-    let batches = session
-        .context()
-        .sql(&sql)
-        .await
-        .map_err(|error| unavailable(&error))?
-        .collect()
-        .await
-        .map_err(|error| unavailable(&error))?;
+    let batches = crate::reports::tenant_rows(
+        &state.reader,
+        actor.tenant_id,
+        &sql,
+        "the attendance records",
+    )
+    .await?;
     let mut by_badge: HashMap<String, Vec<Swipe>> = HashMap::new();
     for batch in batches {
         let text = |index: usize| {
@@ -488,10 +471,10 @@ async fn attendance(
         &["from", "to", "tz", "employee_id", "grace_min", "format"],
     )?;
     authorize(&actor, Action::HrRead)?;
-    let first = parse_date(&params, "from")?
+    let first = date(&params, "from")?
         .ok_or_else(|| ApiError::invalid_field("from", "from is required"))?;
-    let last = parse_date(&params, "to")?
-        .ok_or_else(|| ApiError::invalid_field("to", "to is required"))?;
+    let last =
+        date(&params, "to")?.ok_or_else(|| ApiError::invalid_field("to", "to is required"))?;
     let period = options(&params, first, last)?;
     let days = days(&state, &actor, &period).await?;
     if period.csv {

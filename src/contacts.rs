@@ -9,10 +9,10 @@ use axum::{Extension, Json, Router, routing::get};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tenet_events::Actor;
+use tenet_lakehouse::LakeReader;
 use tenet_lakehouse::deltalake::arrow::array::{Array, AsArray};
 use tenet_lakehouse::deltalake::arrow::compute::cast;
 use tenet_lakehouse::deltalake::arrow::datatypes::{DataType, TimestampMicrosecondType};
-use tenet_lakehouse::{LakeReader, Scope};
 use tenet_ops_api::audit::{self, Subject};
 use tenet_ops_api::customers;
 use tenet_ops_api::extract::PathId;
@@ -92,10 +92,6 @@ async fn read_calls(
     let unavailable = |error: &dyn std::fmt::Display| {
         ApiError::Unavailable(format!("the calls cannot be read: {error}"))
     };
-    let session = reader
-        .session(&Scope::tenant(actor.tenant_id))
-        .await
-        .map_err(|error| unavailable(&error))?;
     // The ids are parsed UUIDs, never request text.
     let ids = customers
         .iter()
@@ -118,14 +114,7 @@ async fn read_calls(
          order by m.offered_at desc
          limit {MAX_CALLS}"
     );
-    let batches = session
-        .context()
-        .sql(&sql)
-        .await
-        .map_err(|error| unavailable(&error))?
-        .collect()
-        .await
-        .map_err(|error| unavailable(&error))?;
+    let batches = crate::reports::tenant_rows(reader, actor.tenant_id, &sql, "the calls").await?;
     let mut calls = Vec::new();
     for batch in batches {
         let column = |index: usize, to: &DataType| {

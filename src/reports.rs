@@ -141,3 +141,31 @@ pub async fn export(lake: Lake, request: ExportRequest) -> anyhow::Result<u64> {
     out.flush().context("cannot write the export")?;
     Ok(written)
 }
+
+/// The rows of `sql`, a query the application wrote itself (never request text), over the lake
+/// tables of `tenant` alone. A failing read is a 503 saying `what` cannot be read.
+///
+/// # Errors
+/// [`ApiError::Unavailable`] when the lake cannot be read or the query fails.
+pub async fn tenant_rows(
+    reader: &LakeReader,
+    tenant: TenantId,
+    sql: &str,
+    what: &str,
+) -> Result<Vec<tenet_lakehouse::deltalake::arrow::array::RecordBatch>, ApiError> {
+    let unavailable = |error: &dyn std::fmt::Display| {
+        ApiError::Unavailable(format!("{what} cannot be read: {error}"))
+    };
+    let session = reader
+        .session(&Scope::tenant(tenant))
+        .await
+        .map_err(|error| unavailable(&error))?;
+    session
+        .context()
+        .sql(sql)
+        .await
+        .map_err(|error| unavailable(&error))?
+        .collect()
+        .await
+        .map_err(|error| unavailable(&error))
+}

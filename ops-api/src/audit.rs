@@ -5,7 +5,7 @@
 //! redaction writes its entry in the transaction that erases the text ([`audit!`]). Admins
 //! read the log through `GET /api/v1/audit`.
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tenet_events::Actor;
 use tenet_events::identity::Principal;
@@ -53,7 +53,7 @@ macro_rules! audit {
         )
         .bind(uuid::Uuid::now_v7())
         .bind(actor.tenant_id.as_uuid())
-        .bind(serde_json::to_string(&actor.principal).unwrap_or_default())
+        .bind($crate::db::principal_json(actor))
         .bind($action)
         .bind(subject.as_str())
         .bind($subject_id)
@@ -79,7 +79,7 @@ pub async fn record_reads(
     if subjects.is_empty() {
         return Ok(());
     }
-    let at = Utc::now().trunc_subsecs(6);
+    let at = crate::db::now();
     on_backend!(db, |pool| {
         let mut tx = pool.begin().await?;
         for subject in subjects {

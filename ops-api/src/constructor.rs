@@ -8,14 +8,14 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tenet_events::TenantId;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::Database;
+use crate::db::{Database, now, stored};
 use crate::on_backend;
 
 /// The most choices one field may offer.
@@ -126,7 +126,7 @@ impl TryFrom<FieldRow> for Field {
             id: row.id,
             key: row.key,
             label: row.label,
-            kind: serde_json::from_value(Value::String(row.kind)).map_err(|e| decode("kind", e))?,
+            kind: stored("kind", &row.kind)?,
             required: row.required,
             choices: serde_json::from_str(&row.choices).map_err(|e| decode("choices", e))?,
             active: row.active,
@@ -139,11 +139,6 @@ impl TryFrom<FieldRow> for Field {
 
 const FIELD_COLUMNS: &str =
     "id, key, label, kind, required, choices, active, created_at, updated_at, version";
-
-fn now() -> DateTime<Utc> {
-    // Microseconds, as PostgreSQL stores them, so answers match later reads.
-    Utc::now().trunc_subsecs(6)
-}
 
 /// Adds a request type to `project`.
 ///

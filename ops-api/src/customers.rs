@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tenet_events::customers::{
     CustomerCreated, CustomerFlagResolved, CustomerFlagged, CustomerIdentityAdded,
@@ -20,11 +20,11 @@ pub use tenet_events::customers::{FlagKind, IdentityKind};
 use tenet_events::identity::Principal;
 use tenet_events::ids::{CustomerId, FlagId};
 use tenet_events::tickets::Channel;
-use tenet_events::{Actor, Envelope, Event, OccurredAt, TenantId, TraceContext};
+use tenet_events::{Actor, TenantId, TraceContext};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::Database;
+use crate::db::{Database, now, principal_json, stored};
 use crate::outbox::OutboxRecord;
 use crate::{enqueue, on_backend};
 
@@ -370,32 +370,12 @@ pub enum CustomerError {
     Database(#[from] sqlx::Error),
 }
 
-fn actor_json(actor: &Actor) -> String {
-    serde_json::to_string(&actor.principal).unwrap_or_default()
-}
-
 fn customer_id(id: Uuid) -> CustomerId {
     CustomerId::parse(id.to_string()).expect("a UUID is a valid customer id")
 }
 
-/// The outbox record of `event`, which happened to a customer of `actor`'s tenant at `at`.
-fn event(
-    actor: &Actor,
-    at: DateTime<Utc>,
-    trace: Option<&TraceContext>,
-    event: impl Into<Event>,
-) -> OutboxRecord {
-    let occurred_at = OccurredAt::from_datetime(at).unwrap_or_else(|_| OccurredAt::now());
-    OutboxRecord::new(&Envelope::new(actor.tenant_id, occurred_at, event), trace)
-}
-
 fn flag_id(id: Uuid) -> FlagId {
     FlagId::parse(id.to_string()).expect("a UUID is a valid flag id")
-}
-
-fn now() -> DateTime<Utc> {
-    // Microseconds, as PostgreSQL stores them, so answers match later reads.
-    Utc::now().trunc_subsecs(6)
 }
 
 /// Appends a history entry of a customer inside the running transaction.
@@ -528,7 +508,7 @@ pub async fn create(
         })
         .collect();
     let preferences = serde_json::to_string(&new.preferences).unwrap_or_else(|_| "{}".into());
-    let mut records = vec![event(
+    let mut records = vec![OutboxRecord::of(
         actor,
         now,
         trace,
@@ -539,7 +519,7 @@ pub async fn create(
         },
     )];
     records.extend(identities.iter().map(|identity| {
-        event(
+        OutboxRecord::of(
             actor,
             now,
             trace,
@@ -589,7 +569,7 @@ pub async fn create(
             &mut *tx,
             tenant,
             id,
-            actor_json(actor),
+            principal_json(actor),
             "created",
             &new.display_name,
             now
@@ -841,7 +821,7 @@ async fn save_profile(
                     &mut *tx,
                     tenant,
                     next.id,
-                    actor_json(actor),
+                    principal_json(actor),
                     *change,
                     detail,
                     next.updated_at
@@ -931,7 +911,7 @@ pub async fn update(
     }
     next.updated_at = now();
     next.version = customer.version + 1;
-    let record = event(
+    let record = OutboxRecord::of(
         actor,
         next.updated_at,
         trace,
@@ -974,7 +954,7 @@ pub async fn add_identity(
         created_at: now(),
     };
     let tenant = actor.tenant_id.as_uuid();
-    let record = event(
+    let record = OutboxRecord::of(
         actor,
         identity.created_at,
         trace,
@@ -1002,7 +982,7 @@ pub async fn add_identity(
             &mut *tx,
             tenant,
             customer.id,
-            actor_json(actor),
+            principal_json(actor),
             "identity_added",
             &detail,
             identity.created_at
@@ -1035,7 +1015,7 @@ pub async fn remove_identity(
     let tenant = actor.tenant_id.as_uuid();
     let detail = format!("{} {}", identity.kind.as_str(), identity.value);
     let at = now();
-    let record = event(
+    let record = OutboxRecord::of(
         actor,
         at,
         trace,
@@ -1061,7 +1041,7 @@ pub async fn remove_identity(
                 &mut *tx,
                 tenant,
                 customer.id,
-                actor_json(actor),
+                principal_json(actor),
                 "identity_removed",
                 &detail,
                 at
@@ -1132,9 +1112,9 @@ pub async fn merge(
     next.updated_at = at;
     next.version = target.version + 1;
     let tenant = actor.tenant_id.as_uuid();
-    let author = actor_json(actor);
+    let author = principal_json(actor);
     let preferences = serde_json::to_string(&next.preferences).unwrap_or_else(|_| "{}".into());
-    let record = event(
+    let record = OutboxRecord::of(
         actor,
         at,
         trace,
@@ -1304,8 +1284,8 @@ pub async fn split(
     }
     let at = now();
     let new_id = Uuid::now_v7();
-    let author = actor_json(actor);
-    let mut records = vec![event(
+    let author = principal_json(actor);
+    let mut records = vec![OutboxRecord::of(
         actor,
         at,
         trace,
@@ -1316,7 +1296,7 @@ pub async fn split(
         },
     )];
     for identity in &moving {
-        records.push(event(
+        records.push(OutboxRecord::of(
             actor,
             at,
             trace,
@@ -1325,7 +1305,7 @@ pub async fn split(
                 identity_kind: identity.kind,
             },
         ));
-        records.push(event(
+        records.push(OutboxRecord::of(
             actor,
             at,
             trace,
@@ -1454,12 +1434,7 @@ impl TryFrom<FlagRow> for Flag {
         let principal = |json: &str| serde_json::from_str(json).unwrap_or(Principal::System);
         Ok(Flag {
             id: row.id,
-            kind: serde_json::from_value(serde_json::Value::String(row.kind)).map_err(|error| {
-                sqlx::Error::ColumnDecode {
-                    index: "kind".into(),
-                    source: Box::new(error),
-                }
-            })?,
+            kind: stored("kind", &row.kind)?,
             note: row.note,
             raised_by: principal(&row.raised_by),
             raised_at: row.raised_at,
@@ -1501,7 +1476,7 @@ pub async fn raise_flag(
         version: 1,
     };
     let tenant = actor.tenant_id.as_uuid();
-    let record = event(
+    let record = OutboxRecord::of(
         actor,
         flag.raised_at,
         trace,
@@ -1522,7 +1497,7 @@ pub async fn raise_flag(
         .bind(customer.id)
         .bind(kind.as_str())
         .bind(&flag.note)
-        .bind(actor_json(actor))
+        .bind(principal_json(actor))
         .bind(flag.raised_at)
         .execute(&mut *tx)
         .await?;
@@ -1530,7 +1505,7 @@ pub async fn raise_flag(
             &mut *tx,
             tenant,
             customer.id,
-            actor_json(actor),
+            principal_json(actor),
             "flag_raised",
             kind.as_str(),
             flag.raised_at
@@ -1591,7 +1566,7 @@ pub async fn resolve_flag(
     }
     let at = now();
     let tenant = actor.tenant_id.as_uuid();
-    let record = event(
+    let record = OutboxRecord::of(
         actor,
         at,
         trace,
@@ -1608,7 +1583,7 @@ pub async fn resolve_flag(
              version = version + 1 \
              where tenant_id = $4 and id = $5 and version = $6 and resolved_at is null",
         )
-        .bind(actor_json(actor))
+        .bind(principal_json(actor))
         .bind(at)
         .bind(&resolution)
         .bind(tenant)
@@ -1623,7 +1598,7 @@ pub async fn resolve_flag(
                 &mut *tx,
                 tenant,
                 customer.id,
-                actor_json(actor),
+                principal_json(actor),
                 "flag_resolved",
                 flag.kind.as_str(),
                 at

@@ -192,3 +192,31 @@ pub fn contains_pattern(text: &str) -> String {
         .replace('_', "\\_");
     format!("%{escaped}%")
 }
+
+/// Now, to the microsecond, as PostgreSQL stores it, so that an answer built from it matches
+/// later reads on both engines.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(6)
+}
+
+/// How the acting principal is stored: its JSON (`{"kind": "user", "id": …}`).
+pub fn principal_json(actor: &tenet_events::Actor) -> String {
+    serde_json::to_string(&actor.principal).unwrap_or_default()
+}
+
+/// A stored wire name (`"sick_leave"`, `"open"`) read back as the enum it names.
+///
+/// # Errors
+/// [`sqlx::Error::ColumnDecode`] naming `column` when the text names no variant.
+pub fn stored<T: serde::de::DeserializeOwned>(
+    column: &'static str,
+    text: &str,
+) -> Result<T, sqlx::Error> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned())).map_err(|error| {
+        sqlx::Error::ColumnDecode {
+            index: column.into(),
+            source: Box::new(error),
+        }
+    })
+}

@@ -8,7 +8,7 @@
 //! Absences are requested (by the person or HR) and approved or rejected by HR; two absences of
 //! one person that are not rejected or cancelled never overlap.
 
-use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use tenet_events::hr::{
     AbsenceDecided, AbsenceRequested, ContractAdded, EmployeeAdded, EmployeeChanged,
@@ -16,30 +16,14 @@ use tenet_events::hr::{
 pub use tenet_events::hr::{AbsenceKind, AbsenceStatus};
 use tenet_events::identity::Principal;
 use tenet_events::ids::{AbsenceId, DepartmentId, EmployeeId, PositionId};
-use tenet_events::{Actor, Envelope, Event, OccurredAt, TenantId, TraceContext};
+use tenet_events::{Actor, TenantId, TraceContext};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::Database;
+use crate::db::{Database, now, principal_json, stored};
 use crate::outbox::OutboxRecord;
 use crate::sla::WeeklyHours;
 use crate::{enqueue, on_backend};
-
-fn now() -> DateTime<Utc> {
-    // Microseconds, as PostgreSQL stores them, so answers match later reads.
-    Utc::now().trunc_subsecs(6)
-}
-
-/// The outbox record of `event`, which happened in `actor`'s tenant at `at`.
-fn record(
-    actor: &Actor,
-    at: DateTime<Utc>,
-    trace: Option<&TraceContext>,
-    event: impl Into<Event>,
-) -> OutboxRecord {
-    let occurred_at = OccurredAt::from_datetime(at).unwrap_or_else(|_| OccurredAt::now());
-    OutboxRecord::new(&Envelope::new(actor.tenant_id, occurred_at, event), trace)
-}
 
 fn id<T>(parse: impl Fn(String) -> Result<T, tenet_events::ids::InvalidId>, id: Uuid) -> T {
     parse(id.to_string()).expect("a UUID is a valid id")
@@ -54,10 +38,6 @@ fn absence_event(absence: &Absence) -> tenet_events::hr::Absence {
         ends_on: absence.ends_on,
         status: absence.status,
     }
-}
-
-fn principal_json(actor: &Actor) -> String {
-    serde_json::to_string(&actor.principal).unwrap_or_default()
 }
 
 fn decode<T: serde::de::DeserializeOwned>(
@@ -368,7 +348,7 @@ pub async fn create_employee(
         version: 1,
         personal: serde_json::to_string(personal).unwrap_or_else(|_| "{}".into()),
     };
-    let event = record(
+    let event = OutboxRecord::of(
         actor,
         at,
         trace,
@@ -501,7 +481,7 @@ pub async fn update_employee(
         employee.left_on,
     );
     let event = directory_changed.then(|| {
-        record(
+        OutboxRecord::of(
             actor,
             at,
             trace,
@@ -627,7 +607,7 @@ pub async fn add_contract(
         created_at: now(),
     };
     let pattern = serde_json::to_string(&contract.work_pattern).unwrap_or_else(|_| "{}".into());
-    let event = record(
+    let event = OutboxRecord::of(
         actor,
         contract.created_at,
         trace,
@@ -766,14 +746,13 @@ impl TryFrom<AbsenceRow> for Absence {
 
     fn try_from(row: AbsenceRow) -> Result<Self, Self::Error> {
         let principal = |json: &str| serde_json::from_str(json).unwrap_or(Principal::System);
-        let text = |value: String| serde_json::Value::String(value).to_string();
         Ok(Absence {
             id: row.id,
             employee_id: row.employee_id,
-            kind: decode("kind", &text(row.kind))?,
+            kind: stored("kind", &row.kind)?,
             starts_on: row.starts_on,
             ends_on: row.ends_on,
-            status: decode("status", &text(row.status))?,
+            status: stored("status", &row.status)?,
             note: row.note,
             requested_by: principal(&row.requested_by),
             decided_by: row.decided_by.as_deref().map(principal),
@@ -869,7 +848,7 @@ pub async fn request_absence(
         created_at: now(),
         version: 1,
     };
-    let event = record(
+    let event = OutboxRecord::of(
         actor,
         absence.created_at,
         trace,
@@ -985,7 +964,7 @@ pub async fn decide_absence(
         version: absence.version + 1,
         ..absence.clone()
     };
-    let event = record(actor, at, trace, AbsenceDecided(absence_event(&decided)));
+    let event = OutboxRecord::of(actor, at, trace, AbsenceDecided(absence_event(&decided)));
     let updated = on_backend!(db, |pool| {
         let mut tx = pool.begin().await?;
         let updated = sqlx::query(

@@ -246,7 +246,7 @@ pub enum PrincipalSchema {
         routes::customers::raise_flag,
         routes::customers::resolve_flag,
         routes::customers::history,
-        routes::customers::audit_log,
+        routes::audit::audit_log,
         routes::hr::add_department,
         routes::hr::departments,
         routes::hr::add_position,

@@ -33,6 +33,19 @@ pub struct OutboxRecord {
 }
 
 impl OutboxRecord {
+    /// The record of `event`, which `actor`'s request (traced by `trace`) made happen at `at`
+    /// in their tenant.
+    pub fn of(
+        actor: &tenet_events::Actor,
+        at: DateTime<Utc>,
+        trace: Option<&TraceContext>,
+        event: impl Into<tenet_events::Event>,
+    ) -> Self {
+        let occurred_at = tenet_events::OccurredAt::from_datetime(at)
+            .unwrap_or_else(|_| tenet_events::OccurredAt::now());
+        Self::new(&Envelope::new(actor.tenant_id, occurred_at, event), trace)
+    }
+
     /// The record for `envelope`, carrying the trace of the request that caused it.
     pub fn new(envelope: &Envelope, trace: Option<&TraceContext>) -> Self {
         let headers = trace.map_or_else(

@@ -3,7 +3,7 @@
 //! that something was there, who redacted it, when and why; the audit log records each
 //! redaction in the same transaction.
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use tenet_events::Actor;
 use uuid::Uuid;
 
@@ -94,9 +94,9 @@ async fn redact(
     id: Uuid,
     reason: &str,
 ) -> Result<DateTime<Utc>, RedactionError> {
-    let at = Utc::now().trunc_subsecs(6);
+    let at = crate::db::now();
     let tenant = actor.tenant_id.as_uuid();
-    let principal = serde_json::to_string(&actor.principal).unwrap_or_default();
+    let principal = crate::db::principal_json(actor);
     let erased = on_backend!(db, |pool| {
         let mut tx = pool.begin().await?;
         let erased = sqlx::query(what.erase)

@@ -439,7 +439,7 @@ pub async fn put(
         project_id: project,
         version: expected_version + 1,
         definition,
-        created_at: Utc::now().trunc_subsecs(6),
+        created_at: crate::db::now(),
     };
     let json = serde_json::to_string(&policy.definition)
         .map_err(|error| PolicyError::Database(sqlx::Error::Encode(Box::new(error))))?;
@@ -453,7 +453,7 @@ pub async fn put(
         .bind(project)
         .bind(policy.version)
         .bind(&json)
-        .bind(serde_json::to_string(&actor.principal).unwrap_or_default())
+        .bind(crate::db::principal_json(actor))
         .bind(policy.created_at)
         .execute(pool)
         .await?

@@ -4,14 +4,14 @@
 //! Each change is one transaction that also appends to the ticket's history, so that the
 //! history says who created, reassigned or closed a task and who logged time.
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tenet_events::Actor;
 use tenet_events::identity::Principal;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::Database;
+use crate::db::{Database, now, principal_json};
 use crate::on_backend;
 use crate::tickets::Ticket;
 
@@ -106,10 +106,6 @@ pub struct TaskChange {
     pub done: Option<bool>,
 }
 
-fn actor_json(actor: &Actor) -> String {
-    serde_json::to_string(&actor.principal).unwrap_or_default()
-}
-
 async fn ensure_assignee(db: &Database, actor: &Actor, assignee: Uuid) -> Result<(), TaskError> {
     match crate::users::get(db, actor.tenant_id, assignee).await? {
         Some(user) if user.active => Ok(()),
@@ -135,8 +131,7 @@ pub async fn create(
     if let Some(assignee) = assignee_id {
         ensure_assignee(db, actor, assignee).await?;
     }
-    // Microseconds, as PostgreSQL stores them, so the answer matches later reads.
-    let now = Utc::now().trunc_subsecs(6);
+    let now = now();
     let task = Task {
         id: Uuid::now_v7(),
         ticket_id: ticket.id,
@@ -161,7 +156,7 @@ pub async fn create(
         .bind(&task.title)
         .bind(task.assignee_id)
         .bind(task.due_at)
-        .bind(actor_json(actor))
+        .bind(principal_json(actor))
         .bind(now)
         .execute(&mut *tx)
         .await?;
@@ -169,7 +164,7 @@ pub async fn create(
             .bind(Uuid::now_v7())
             .bind(tenant)
             .bind(ticket.id)
-            .bind(actor_json(actor))
+            .bind(principal_json(actor))
             .bind("task")
             .bind(Option::<String>::None)
             .bind(format!("created: {}", task.title))
@@ -238,8 +233,7 @@ pub async fn update(
             current: task.version,
         });
     }
-    // Microseconds, as PostgreSQL stores them, so the answer matches later reads.
-    let now = Utc::now().trunc_subsecs(6);
+    let now = now();
     let mut next = task.clone();
     let mut history: Vec<String> = Vec::new();
     if let Some(title) = change.title.filter(|title| *title != task.title) {
@@ -277,7 +271,7 @@ pub async fn update(
     next.version = task.version + 1;
     next.updated_at = now;
     let tenant = actor.tenant_id.as_uuid();
-    let author = actor_json(actor);
+    let author = principal_json(actor);
     let updated = on_backend!(db, |pool| {
         let mut tx = pool.begin().await?;
         let result = sqlx::query(
@@ -370,8 +364,7 @@ pub async fn log_time(
     note: String,
     worked_at: DateTime<Utc>,
 ) -> Result<TimeEntry, sqlx::Error> {
-    // Microseconds, as PostgreSQL stores them, so the answer matches later reads.
-    let now = Utc::now().trunc_subsecs(6);
+    let now = now();
     let entry = TimeEntry {
         id: Uuid::now_v7(),
         ticket_id: ticket.id,
@@ -391,7 +384,7 @@ pub async fn log_time(
         .bind(entry.id)
         .bind(tenant)
         .bind(ticket.id)
-        .bind(actor_json(actor))
+        .bind(principal_json(actor))
         .bind(minutes)
         .bind(&entry.note)
         .bind(worked_at)
@@ -402,7 +395,7 @@ pub async fn log_time(
             .bind(Uuid::now_v7())
             .bind(tenant)
             .bind(ticket.id)
-            .bind(actor_json(actor))
+            .bind(principal_json(actor))
             .bind("time_spent")
             .bind(Option::<String>::None)
             .bind(format!("{minutes} min"))

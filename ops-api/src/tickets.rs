@@ -6,9 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use tenet_events::identity::Principal;
 use tenet_events::ids::{AgentId, CommentId, CustomerId, ProjectId, TicketId};
 use tenet_events::tickets::{
@@ -19,7 +18,7 @@ use tenet_events::{Actor, Envelope, OccurredAt, Role, TraceContext};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::Database;
+use crate::db::{Database, now, principal_json, stored};
 use crate::outbox::OutboxRecord;
 use crate::rbac::Scope;
 use crate::sla::{self, Clock, TicketSla};
@@ -123,15 +122,6 @@ const COLUMNS: &str = "id, project_id, number, subject, description, channel, st
                        assignee_id, customer_id, created_at, updated_at, version, \
                        sla_policy_version, first_response_due_at, resolution_due_at, \
                        first_responded_at, resolved_at, request_type, fields";
-
-fn stored<T: DeserializeOwned>(column: &'static str, text: &str) -> Result<T, sqlx::Error> {
-    serde_json::from_value(serde_json::Value::String(text.to_owned())).map_err(|error| {
-        sqlx::Error::ColumnDecode {
-            index: column.into(),
-            source: Box::new(error),
-        }
-    })
-}
 
 impl TryFrom<TicketRow> for Ticket {
     type Error = sqlx::Error;
@@ -239,10 +229,6 @@ pub struct NewTicket {
     pub fields: BTreeMap<String, serde_json::Value>,
 }
 
-fn actor_json(actor: &Actor) -> String {
-    serde_json::to_string(&actor.principal).unwrap_or_default()
-}
-
 fn agent(id: Uuid) -> Option<AgentId> {
     AgentId::parse(id.to_string()).ok()
 }
@@ -265,7 +251,7 @@ pub async fn create(
         ensure_assignee(db, actor, assignee).await?;
     }
     // Microseconds, as PostgreSQL stores them, so answers match later reads.
-    let now = Utc::now().trunc_subsecs(6);
+    let now = now();
     let id = Uuid::now_v7();
     let policy = sla::current(db, actor, new.project_id).await?;
     let clocks = policy.as_ref().map_or_else(SlaState::default, |policy| {
@@ -337,7 +323,7 @@ pub async fn create(
         .bind(Uuid::now_v7())
         .bind(tenant)
         .bind(id)
-        .bind(actor_json(actor))
+        .bind(principal_json(actor))
         .bind(&new.subject)
         .bind(now)
         .execute(&mut *tx)
@@ -605,7 +591,7 @@ pub async fn update(
     let mut history: Vec<(&'static str, Option<String>, Option<String>)> = Vec::new();
     let mut events = Vec::new();
     // Microseconds, as PostgreSQL stores them, so answers match later reads.
-    let now = Utc::now().trunc_subsecs(6);
+    let now = now();
     let at = OccurredAt::from_datetime(now).unwrap_or_else(|_| OccurredAt::now());
     let tid = ticket_id(ticket.id);
     let project = ProjectId::parse(ticket.project_id.to_string()).ok();
@@ -757,7 +743,7 @@ pub async fn update(
         .map(|event| OutboxRecord::new(event, trace))
         .collect();
     let tenant = actor.tenant_id.as_uuid();
-    let author = actor_json(actor);
+    let author = principal_json(actor);
     let updated = on_backend!(db, |pool| {
         let mut tx = pool.begin().await?;
         let result = sqlx::query(
@@ -913,7 +899,7 @@ pub async fn comment(
         .bind(comment.id)
         .bind(tenant)
         .bind(ticket.id)
-        .bind(actor_json(actor))
+        .bind(principal_json(actor))
         .bind(public)
         .bind(&comment.body)
         .bind(now)

@@ -1,7 +1,6 @@
 //! `/api/v1/customers`: find a caller by phone, e-mail or messenger id, see everything about
 //! them in one answer (the customer 360), keep their profile, merge duplicates, split wrongly
-//! joined records, flag conflicts and broken commitments; and `/api/v1/audit`, the log of who
-//! read whose personal data.
+//! joined records, flag conflicts and broken commitments.
 //!
 //! Customers are the tenant's (`customer_read` / `customer_manage`); their tickets in the 360
 //! are those the caller may see. Every answer carrying a customer's identities is written to the
@@ -23,7 +22,7 @@ use uuid::Uuid;
 use super::OpsState;
 use super::query::{known_params, limit, page, uuid};
 use super::tickets::{text, trace};
-use crate::audit::{self, AuditEntry, Subject};
+use crate::audit::{self, Subject};
 use crate::customers::{
     self, Customer, CustomerChange, CustomerError, CustomerFilter, Flag, FlagKind, HistoryEntry,
     Identity, IdentityKind, LifetimeValue, NewCustomer, Preferences, Split,
@@ -781,63 +780,4 @@ pub async fn history(
     Ok(Json(
         customers::history(&state.db, actor.tenant_id, customer.id).await?,
     ))
-}
-
-/// One page of the audit log.
-#[derive(Serialize, ToSchema)]
-#[schema(as = AuditPage)]
-pub struct AuditPage {
-    /// The entries, oldest first.
-    items: Vec<AuditEntry>,
-    /// Pass as `cursor` for the next page; `null` on the last page.
-    next_cursor: Option<Uuid>,
-}
-
-/// The query parameters of `GET /api/v1/audit`.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct ListAudit {
-    /// Only reads of this record.
-    subject_id: Option<Uuid>,
-    /// The `next_cursor` of the previous page.
-    cursor: Option<Uuid>,
-    /// At most this many entries, 1 to 500 (default 100).
-    #[param(minimum = 1, maximum = 500)]
-    limit: Option<i64>,
-}
-
-/// Read the audit log
-///
-/// Who read whose personal data, when; for admins.
-#[utoipa::path(
-    get,
-    path = "/api/v1/audit",
-    tag = "audit",
-    params(ListAudit),
-    responses(
-        (status = 200, description = "A page of the audit log.", body = AuditPage),
-        (status = 400, description = "The query string is malformed.", body = ErrorBody),
-        (status = 422, description = "A parameter is unknown or invalid; `details.field` names it.", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("session" = []))
-)]
-pub async fn audit_log(
-    State(state): State<OpsState>,
-    Extension(actor): Extension<Actor>,
-    query: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> Result<Json<AuditPage>, ApiError> {
-    let params = known_params(query, &["subject_id", "cursor", "limit"])?;
-    authorize(&actor, Action::AuditRead)?;
-    let limit = limit(&params, 100, 500)?;
-    let mut items = audit::list(
-        &state.db,
-        &actor,
-        uuid(&params, "subject_id")?,
-        uuid(&params, "cursor")?,
-        limit + 1,
-    )
-    .await?;
-    let next_cursor = page(&mut items, limit, |entry| entry.id);
-    Ok(Json(AuditPage { items, next_cursor }))
 }

@@ -15,14 +15,13 @@ use axum::{Extension, Json};
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use tenet_events::customers::IdentityKind;
-use tenet_events::identity::Principal;
 use tenet_events::{Actor, TraceContext};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::OpsState;
-use super::query::{known_params, limit, page, uuid};
+use super::query::{date, known_params, limit, page, uuid};
 use super::tickets::{text, trace};
+use super::{OpsState, user_of};
 use crate::audit::{self, Subject};
 use crate::customers;
 use crate::error::{ApiError, ErrorBody};
@@ -58,13 +57,6 @@ impl From<HrError> for ApiError {
             }
             HrError::Database(error) => ApiError::from(error),
         }
-    }
-}
-
-fn user_of(actor: &Actor) -> Option<Uuid> {
-    match actor.principal {
-        Principal::User(id) => Some(id),
-        _ => None,
     }
 }
 
@@ -813,17 +805,6 @@ pub struct ListAbsences {
     from: Option<NaiveDate>,
     /// Only absences that start on this day or earlier.
     to: Option<NaiveDate>,
-}
-
-fn date(params: &HashMap<String, String>, name: &str) -> Result<Option<NaiveDate>, ApiError> {
-    params
-        .get(name)
-        .map(|value| {
-            NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
-                ApiError::invalid_field(name, format!("{name} must be a date (YYYY-MM-DD)"))
-            })
-        })
-        .transpose()
 }
 
 /// List absences

@@ -1,5 +1,6 @@
 //! The `/api/v1` routes of the ops API, relative to `/api/v1`.
 
+pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod customers;
 pub(crate) mod hr;
@@ -19,6 +20,14 @@ use axum::routing::{delete, get, patch, post};
 use crate::auth::{AuthSettings, require_actor};
 use crate::db::Database;
 use crate::throttle::SignInThrottle;
+
+/// The signed-in user behind `actor`, if it is one (not an API token).
+pub(crate) fn user_of(actor: &tenet_events::Actor) -> Option<uuid::Uuid> {
+    match actor.principal {
+        tenet_events::identity::Principal::User(id) => Some(id),
+        _ => None,
+    }
+}
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -99,7 +108,7 @@ pub fn router(db: Database, auth: AuthSettings) -> Router {
             patch(customers::resolve_flag),
         )
         .route("/customers/{id}/history", get(customers::history))
-        .route("/audit", get(customers::audit_log))
+        .route("/audit", get(audit::audit_log))
         .route(
             "/hr/departments",
             get(hr::departments).post(hr::add_department),

@@ -8,12 +8,11 @@ use axum::{Extension, Json};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use tenet_events::Actor;
-use tenet_events::identity::Principal;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::OpsState;
 use super::tickets::text;
+use super::{OpsState, user_of};
 use crate::constructor::{self, Field, FieldChange, FieldKind, NewField, RequestType};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ChildPath, PathId, object};
@@ -33,13 +32,6 @@ pub struct CreateProject {
     /// Its name: 1 to 200 characters after trimming.
     #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     name: String,
-}
-
-fn user_of(actor: &Actor) -> Option<Uuid> {
-    match actor.principal {
-        Principal::User(id) => Some(id),
-        _ => None,
-    }
 }
 
 /// Create a project

@@ -64,3 +64,18 @@ pub fn page<T>(items: &mut Vec<T>, limit: i64, id: impl Fn(&T) -> Uuid) -> Optio
         None
     }
 }
+
+/// The date parameter `name` (`YYYY-MM-DD`), if given.
+pub fn date(
+    params: &HashMap<String, String>,
+    name: &str,
+) -> Result<Option<chrono::NaiveDate>, ApiError> {
+    params
+        .get(name)
+        .map(|value| {
+            chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
+                ApiError::invalid_field(name, format!("{name} must be a date (YYYY-MM-DD)"))
+            })
+        })
+        .transpose()
+}

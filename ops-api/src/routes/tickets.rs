@@ -128,6 +128,10 @@ async fn configured(
     fields: &BTreeMap<String, Value>,
     creating: bool,
 ) -> Result<BTreeMap<String, Value>, ApiError> {
+    // A change that touches neither has nothing to check: spare the reads.
+    if !creating && request_type.is_none() && fields.is_empty() {
+        return Ok(BTreeMap::new());
+    }
     if let Some(kind) = request_type {
         let types = constructor::request_types(&state.db, actor.tenant_id, project).await?;
         if !types.iter().any(|known| known.key == kind && known.active) {

@@ -138,6 +138,7 @@ impl Envelope {
             Event::Qa(event) => event.columns().push_cells(&mut cells),
             Event::Customers(event) => event.columns().push_cells(&mut cells),
             Event::Hr(event) => event.columns().push_cells(&mut cells),
+            Event::Schedules(event) => event.columns().push_cells(&mut cells),
         }
         Row::new(self.family(), cells)
     }

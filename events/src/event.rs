@@ -25,6 +25,7 @@ use crate::hr::{
     AbsenceDecided, AbsenceRequested, ContractAdded, EmployeeAdded, EmployeeChanged, HrEvent,
 };
 use crate::qa::{QaEvaluated, QaEvent};
+use crate::schedules::{ActivityScheduled, ScheduleEvent, SchedulePublished};
 use crate::surveys::{SurveyAnswered, SurveyEvent};
 use crate::tickets::{
     TicketAssigned, TicketClosed, TicketCommented, TicketCreated, TicketEvent, TicketReopened,
@@ -173,6 +174,10 @@ catalog! {
         AbsenceRequested(AbsenceRequested) = "hr.absence_requested" @ 1,
         AbsenceDecided(AbsenceDecided) = "hr.absence_decided" @ 1,
     }
+    Schedules(ScheduleEvent) {
+        ActivityScheduled(ActivityScheduled) = "schedule.activity_scheduled" @ 1,
+        Published(SchedulePublished) = "schedule.published" @ 1,
+    }
 }
 
 impl Event {
@@ -203,6 +208,7 @@ mod tests {
             (EventFamily::Qa, "qa."),
             (EventFamily::Customers, "customer."),
             (EventFamily::Hr, "hr."),
+            (EventFamily::Schedules, "schedule."),
         ];
         for event_type in EventType::ALL {
             let (_, prefix) = prefixes
@@ -215,7 +221,7 @@ mod tests {
                 Some(*event_type)
             );
         }
-        assert_eq!(EventType::ALL.len(), 32);
+        assert_eq!(EventType::ALL.len(), 34);
         assert_eq!(EventType::from_wire_name("call.teleported"), None);
     }
 }

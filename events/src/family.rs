@@ -18,6 +18,7 @@ use crate::customers::CustomerColumns;
 use crate::hr::HrColumns;
 use crate::qa::QaColumns;
 use crate::row::{LazySchema, family_schema};
+use crate::schedules::ScheduleColumns;
 use crate::surveys::SurveyColumns;
 use crate::tickets::TicketColumns;
 
@@ -40,6 +41,8 @@ pub enum EventFamily {
     Customers,
     /// HR records: employees, contracts, absences.
     Hr,
+    /// Published weekly schedules: every agent's scheduled activities.
+    Schedules,
 }
 
 static CALLS_SCHEMA: LazySchema = LazyLock::new(|| family_schema(CallColumns::fields()));
@@ -51,10 +54,11 @@ static SURVEYS_SCHEMA: LazySchema = LazyLock::new(|| family_schema(SurveyColumns
 static QA_SCHEMA: LazySchema = LazyLock::new(|| family_schema(QaColumns::fields()));
 static CUSTOMERS_SCHEMA: LazySchema = LazyLock::new(|| family_schema(CustomerColumns::fields()));
 static HR_SCHEMA: LazySchema = LazyLock::new(|| family_schema(HrColumns::fields()));
+static SCHEDULES_SCHEMA: LazySchema = LazyLock::new(|| family_schema(ScheduleColumns::fields()));
 
 impl EventFamily {
     /// Every family.
-    pub const ALL: [EventFamily; 8] = [
+    pub const ALL: [EventFamily; 9] = [
         EventFamily::Calls,
         EventFamily::Tickets,
         EventFamily::AgentState,
@@ -63,6 +67,7 @@ impl EventFamily {
         EventFamily::Qa,
         EventFamily::Customers,
         EventFamily::Hr,
+        EventFamily::Schedules,
     ];
 
     /// The family's short name, also the lake table's name.
@@ -76,6 +81,7 @@ impl EventFamily {
             EventFamily::Qa => "qa",
             EventFamily::Customers => "customers",
             EventFamily::Hr => "hr",
+            EventFamily::Schedules => "schedules",
         }
     }
 
@@ -90,6 +96,7 @@ impl EventFamily {
             EventFamily::Qa => "tenet.qa.v1",
             EventFamily::Customers => "tenet.customers.v1",
             EventFamily::Hr => "tenet.hr.v1",
+            EventFamily::Schedules => "tenet.schedules.v1",
         }
     }
 
@@ -110,6 +117,7 @@ impl EventFamily {
             EventFamily::Qa => &QA_SCHEMA,
             EventFamily::Customers => &CUSTOMERS_SCHEMA,
             EventFamily::Hr => &HR_SCHEMA,
+            EventFamily::Schedules => &SCHEDULES_SCHEMA,
         };
         SchemaRef::clone(schema)
     }
@@ -124,7 +132,7 @@ impl fmt::Display for EventFamily {
 /// The error returned for a family name that is not one of [`EventFamily::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown event family `{0}`; expected one of calls, tickets, agent_state, attendance, surveys, qa, customers, hr"
+    "unknown event family `{0}`; expected one of calls, tickets, agent_state, attendance, surveys, qa, customers, hr, schedules"
 )]
 pub struct UnknownFamily(String);
 

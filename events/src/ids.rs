@@ -382,6 +382,11 @@ external_id!(
     "position id"
 );
 external_id!(
+    /// A published version of a weekly schedule.
+    ScheduleId,
+    "schedule id"
+);
+external_id!(
     /// A survey definition.
     SurveyId,
     "survey id"

@@ -14,7 +14,7 @@
 //!   grouped into families; a family is one topic ([`EventFamily::topic`]) and one lake table
 //!   ([`EventFamily::arrow_schema`]).
 //! - The payloads, one module per family: [`calls`], [`tickets`], [`agent_state`],
-//!   [`attendance`], [`surveys`], [`qa`], [`customers`], [`hr`].
+//!   [`attendance`], [`surveys`], [`qa`], [`customers`], [`hr`], [`schedules`].
 //! - [`trace`]: the request, operation and phase ids that travel with HTTP requests and log
 //!   records between components.
 //! - [`row`]: an event flattened into its table's columns ([`Envelope::to_row`]).
@@ -34,6 +34,7 @@ pub mod identity;
 pub mod ids;
 pub mod qa;
 pub mod row;
+pub mod schedules;
 pub mod surveys;
 pub mod tickets;
 pub mod trace;

@@ -185,6 +185,32 @@ fn nested_payload_objects_are_flattened_into_columns() {
 }
 
 #[test]
+fn schedule_activities_land_with_their_week_version_and_utc_times() {
+    let activity = decode(&example("schedule.activity_scheduled"))
+        .unwrap()
+        .to_row();
+    // 2026-04-13 is day 20556 since the epoch; 10:00Z that day in microseconds.
+    assert_eq!(activity.get("week_start"), Some(&Cell::Date32(20_556)));
+    assert_eq!(activity.get("version"), Some(&Cell::Int32(2)));
+    assert_eq!(activity.get("activity"), Some(&Cell::Utf8("lunch".into())));
+    assert_eq!(
+        activity.get("starts_at"),
+        Some(&Cell::TimestampMicros(1_776_074_400_000_000))
+    );
+    assert_eq!(activity.get("time_zone"), Some(&Cell::Null));
+
+    let published = decode(&example("schedule.published")).unwrap();
+    assert_eq!(published.topic(), "tenet.schedules.v1");
+    let published = published.to_row();
+    assert_eq!(published.get("agent_id"), Some(&Cell::Null));
+    assert_eq!(published.get("activities"), Some(&Cell::Int32(410)));
+    assert_eq!(
+        published.get("time_zone"),
+        Some(&Cell::Utf8("Europe/Berlin".into()))
+    );
+}
+
+#[test]
 fn each_family_lands_in_its_own_topic_keyed_by_tenant() {
     let envelope = decode(&example("agent.not_ready")).unwrap();
     assert_eq!(envelope.family(), EventFamily::AgentState);

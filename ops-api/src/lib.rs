@@ -1,10 +1,10 @@
 //! The operations API: the transactional system of record.
 //!
-//! Tenants, API tokens and (as the product grows) users, tickets, customers, HR, QA and
-//! surveys live in one relational database, PostgreSQL in the distributed mode and SQLite on a
-//! single box, behind the same repository functions. The crate owns the schema (migrations in
-//! the workspace's `migrations/`), the authentication of every `/api/v1` request, and the
-//! routes under `/api/v1` that the `tenet` binary mounts.
+//! Tenants, API tokens and (as the product grows) users, tickets, customers, HR, published
+//! schedules, QA and surveys live in one relational database, PostgreSQL in the distributed
+//! mode and SQLite on a single box, behind the same repository functions. The crate owns the
+//! schema (migrations in the workspace's `migrations/`), the authentication of every `/api/v1`
+//! request, and the routes under `/api/v1` that the `tenet` binary mounts.
 
 pub mod audit;
 pub mod auth;
@@ -22,6 +22,7 @@ pub mod projects;
 pub mod rbac;
 pub mod redaction;
 pub mod routes;
+pub mod schedules;
 pub mod security_policy;
 pub mod sessions;
 pub mod sla;

@@ -176,6 +176,23 @@ pub enum AbsenceStatusSchema {
     Cancelled,
 }
 
+/// What an agent is scheduled to do (wire names of `tenet_events::schedules::ActivityKind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = ActivityKind)]
+pub enum ActivityKindSchema {
+    /// Taking contacts: the shift's time outside its other activities.
+    Work,
+    /// A short break.
+    Break,
+    /// A meal break.
+    Lunch,
+    /// A team meeting, off the phones.
+    Meeting,
+    /// Training, off the phones.
+    Training,
+}
+
 /// Who acted: a user, an API token or the platform itself (`tenet_events::identity::Principal`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
@@ -262,6 +279,9 @@ pub enum PrincipalSchema {
         routes::hr::request_absence,
         routes::hr::absences,
         routes::hr::decide_absence,
+        routes::schedules::publish,
+        routes::schedules::list,
+        routes::schedules::get,
     ),
     components(schemas(ErrorBody)),
     modifiers(&Shared)
@@ -342,6 +362,10 @@ fn tags() -> Vec<Tag> {
         (
             "hr",
             "Employees, departments, positions, contracts, absences and personal data.",
+        ),
+        (
+            "schedules",
+            "Published weekly schedules: every agent's shifts, breaks and other activities.",
         ),
     ]
     .into_iter()
@@ -497,6 +521,7 @@ mod tests {
     use tenet_events::customers::{FlagKind, IdentityKind};
     use tenet_events::hr::{AbsenceKind, AbsenceStatus};
     use tenet_events::identity::Principal;
+    use tenet_events::schedules::ActivityKind;
     use tenet_events::tickets::{Channel, TicketPriority, TicketStatus};
 
     use super::*;
@@ -612,6 +637,17 @@ mod tests {
         all
     }
 
+    fn activity_kinds() -> Vec<ActivityKind> {
+        use ActivityKind::*;
+        let all = vec![Work, Break, Lunch, Meeting, Training];
+        for kind in &all {
+            match kind {
+                Work | Break | Lunch | Meeting | Training => {}
+            }
+        }
+        all
+    }
+
     #[test]
     fn mirror_enums_carry_the_wire_names_of_the_event_contract() {
         mirrors::<AbsenceKind, AbsenceKindSchema>(&absence_kinds(), 4);
@@ -623,6 +659,7 @@ mod tests {
         mirrors::<TicketStatus, TicketStatusSchema>(&statuses(), 6);
         mirrors::<TicketPriority, TicketPrioritySchema>(&priorities(), 4);
         mirrors::<Principal, PrincipalSchema>(&principals(), 3);
+        mirrors::<ActivityKind, ActivityKindSchema>(&activity_kinds(), 5);
     }
 
     #[test]

@@ -55,11 +55,15 @@ pub enum Action {
     PersonalDataRead,
     /// Request absences (their own, or anyone's for tenant-wide scope).
     AbsenceRequest,
+    /// Publish weekly schedules (planners).
+    SchedulePublish,
+    /// Read published schedules (their own shifts for assigned scope).
+    ScheduleRead,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 21] = [
+    pub const ALL: [Action; 23] = [
         Action::TicketRead,
         Action::TicketCreate,
         Action::TicketUpdate,
@@ -81,6 +85,8 @@ impl Action {
         Action::HrManage,
         Action::PersonalDataRead,
         Action::AbsenceRequest,
+        Action::SchedulePublish,
+        Action::ScheduleRead,
     ];
 }
 
@@ -111,6 +117,12 @@ pub fn scope(role: Role, action: Action) -> Scope {
         (Role::ProjectGroupManager | Role::ProjectManager, HrRead) => Tenant,
         (_, HrRead) => Denied,
         (_, AbsenceRequest) => Assigned,
+        // Planners publish schedules; managers read them; operators read their own shifts.
+        (Role::ProjectGroupManager, SchedulePublish | ScheduleRead) => Tenant,
+        (_, SchedulePublish) => Denied,
+        (Role::ProjectManager, ScheduleRead) => Tenant,
+        (Role::Operator, ScheduleRead) => Assigned,
+        (_, ScheduleRead) => Denied,
         (_, EventIngest | SecurityPolicyManage | AuditRead) => Denied,
         // Customers are the tenant's, whichever project they call about: those who answer
         // them find and keep them; executors, QA, HR and client companies do not.
@@ -259,6 +271,20 @@ mod tests {
                 _ => Scope::Denied,
             };
             assert_eq!(scope(role, Action::TicketRedact), expected, "{role}");
+        }
+    }
+
+    #[test]
+    fn planners_publish_schedules_and_operators_read_only_their_own() {
+        for role in Role::ALL {
+            let (publish, read) = match role {
+                Role::Admin | Role::ProjectGroupManager => (Scope::Tenant, Scope::Tenant),
+                Role::ProjectManager => (Scope::Denied, Scope::Tenant),
+                Role::Operator => (Scope::Denied, Scope::Assigned),
+                _ => (Scope::Denied, Scope::Denied),
+            };
+            assert_eq!(scope(role, Action::SchedulePublish), publish, "{role}");
+            assert_eq!(scope(role, Action::ScheduleRead), read, "{role}");
         }
     }
 

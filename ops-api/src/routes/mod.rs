@@ -7,6 +7,7 @@ pub(crate) mod hr;
 pub(crate) mod me;
 pub(crate) mod projects;
 pub mod query;
+pub(crate) mod schedules;
 pub(crate) mod security_policy;
 pub(crate) mod tasks;
 pub(crate) mod tickets;
@@ -133,6 +134,11 @@ pub fn router(db: Database, auth: AuthSettings) -> Router {
         .route("/hr/employees/{id}/absences", post(hr::request_absence))
         .route("/hr/absences", get(hr::absences))
         .route("/hr/absences/{id}", patch(hr::decide_absence))
+        .route(
+            "/wfm/schedules",
+            get(schedules::list).post(schedules::publish),
+        )
+        .route("/wfm/schedules/{id}", get(schedules::get))
         .route(
             "/security-policy",
             get(security_policy::get).put(security_policy::put),

@@ -17,7 +17,9 @@
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
-use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone as _, Utc};
+use chrono::{
+    DateTime, Datelike as _, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone as _, Utc,
+};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use tenet_events::ids::{AgentId, ScheduleId};
@@ -221,6 +223,9 @@ impl Week {
                 ),
             )
         })?;
+        if request.week_start.year() < 1971 {
+            return Err(invalid("week_start", "weeks start in 1971 or later"));
+        }
         if request.shifts.len() > MAX_SHIFTS {
             return Err(invalid(
                 "shifts",
@@ -887,6 +892,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(Week::parse(unknown_zone).unwrap_err().field, "time_zone");
+        let before_1971: NewSchedule = serde_json::from_value(
+            json!({"week_start": "1900-01-01", "time_zone": "UTC", "shifts": []}),
+        )
+        .unwrap();
+        assert_eq!(Week::parse(before_1971).unwrap_err().field, "week_start");
     }
 
     #[test]

@@ -696,6 +696,166 @@ async fn agent_performance_adds_state_time_to_handling() {
     );
 }
 
+/// Tenant A's week of 2 February 2026: version 1 (superseded), version 2 (in force) and the
+/// activities of a version 3 whose `schedule.published` has not landed; Ann's and Bob's
+/// states and one call of Ann's; tenant B publishes a version 5 of the same week.
+async fn adherence_lake() -> (tempfile::TempDir, LakeReader) {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::in_dir(&dir.path().join("lake")).unwrap();
+    let (a, b) = (TENANT_A, TENANT_B);
+    let mut schedules = Rows::new(EventFamily::Schedules);
+    let mut activity = |tenant_n,
+                        version: i32,
+                        agent: &str,
+                        activity: &str,
+                        from: &str,
+                        to: &str| {
+        schedules.push(
+            tenant_n,
+            "schedule.activity_scheduled",
+            "2026-01-30T15:00:00Z",
+            serde_json::json!({
+                "schedule_id": format!("s{version}"), "week_start": "2026-02-02", "version": version,
+                "agent_id": agent, "activity": activity,
+                "starts_at": format!("2026-02-02T{from}:00Z"), "ends_at": format!("2026-02-02T{to}:00Z"),
+            }),
+        );
+    };
+    activity(a, 1, "ann", "work", "08:00", "12:00");
+    activity(a, 2, "ann", "work", "09:00", "10:00");
+    activity(a, 2, "ann", "break", "10:00", "10:15");
+    activity(a, 2, "ann", "work", "10:15", "11:00");
+    activity(a, 2, "bob", "work", "09:00", "10:00");
+    activity(a, 2, "bob", "lunch", "10:00", "10:30");
+    activity(a, 3, "ann", "work", "12:00", "13:00");
+    activity(b, 5, "ann", "work", "09:00", "17:00");
+    for (tenant_n, version) in [(a, 1), (a, 2), (b, 5)] {
+        schedules.push(
+            tenant_n,
+            "schedule.published",
+            "2026-01-30T15:00:00Z",
+            serde_json::json!({
+                "schedule_id": format!("s{version}"), "week_start": "2026-02-02", "version": version,
+                "time_zone": "UTC", "agents": 2, "activities": 5,
+            }),
+        );
+    }
+    schedules.land(&lake).await;
+    let mut states = Rows::new(EventFamily::AgentState);
+    for (agent, event_type, at, reason) in [
+        ("ann", "agent.logged_in", "08:55", None),
+        ("ann", "agent.ready", "09:00", None),
+        ("ann", "agent.not_ready", "09:40", Some("coffee")),
+        ("ann", "agent.ready", "10:20", None),
+        ("ann", "agent.logged_out", "10:50", None),
+        ("bob", "agent.logged_in", "09:30", None),
+        ("bob", "agent.ready", "09:30", None),
+        ("bob", "agent.logged_out", "10:00", None),
+        ("cat", "agent.ready", "09:00", None),
+    ] {
+        let mut fields = serde_json::json!({"agent_id": agent});
+        if let Some(reason) = reason {
+            fields["reason"] = reason.into();
+        }
+        states.push(a, event_type, &format!("2026-02-02T{at}:00Z"), fields);
+    }
+    states.land(&lake).await;
+    let mut calls = Rows::new(EventFamily::Calls);
+    calls.push(
+        a,
+        "call.answered",
+        "2026-02-02T09:50:00Z",
+        serde_json::json!({"call_id": "a1", "queue_id": "billing", "agent_id": "ann", "wait_seconds": 3}),
+    );
+    calls.push(
+        a,
+        "call.ended",
+        "2026-02-02T10:05:00Z",
+        serde_json::json!({"call_id": "a1", "queue_id": "billing", "agent_id": "ann", "outcome": "answered"}),
+    );
+    calls.land(&lake).await;
+    let reader = LakeReader::new(lake, ReaderConfig::default()).unwrap();
+    (dir, reader)
+}
+
+const ADHERENCE_COLUMNS: [&str; 9] = [
+    "agent_id",
+    "scheduled_sec",
+    "scheduled_work_sec",
+    "in_adherence_sec",
+    "out_of_adherence_sec",
+    "worked_sec",
+    "adherence",
+    "conformance",
+    "drill_down",
+];
+
+#[tokio::test]
+async fn agent_adherence_compares_the_latest_published_schedule_with_states_and_calls() {
+    let (_dir, reader) = adherence_lake().await;
+
+    let result = table(
+        &reader,
+        &Scope::tenant(tenant(TENANT_A)),
+        "agent_adherence",
+        &[("from", "2026-02-02"), ("to", "2026-02-03")],
+    )
+    .await;
+
+    // Ann, scheduled 09:00–11:00 by version 2 (work, break 10:00–10:15, work):
+    //   09:00–09:40 work, ready: in        2400
+    //   09:40–09:50 work, not ready: out    600
+    //   09:50–10:00 work, on a call: in     600
+    //   10:00–10:05 break, on a call: out   300
+    //   10:05–10:15 break, not ready: in    600
+    //   10:15–10:20 work, not ready: out    300
+    //   10:20–10:50 work, ready: in        1800
+    //   10:50–11:00 work, logged out: out   600
+    // scheduled 7200 (work 6300), in 5400, out 1800, adherence 0.75; logged in until 10:50:
+    // worked 6600, conformance 6600 / 7200.
+    // Bob, 09:00–10:00 work and 10:00–10:30 lunch: absent 09:00–09:30 (out 1800), ready
+    // 09:30–10:00 (in 1800), logged out at lunch (in 1800): adherence 1 − 1800 / 5400;
+    // worked 1800, conformance 1800 / 5400. Cat has no schedule; version 1, the unclosed
+    // version 3 and tenant B's version 5 count for nothing.
+    assert_eq!(
+        result.project(&ADHERENCE_COLUMNS),
+        [
+            "ann|7200.0|6300.0|5400.0|1800.0|6600.0|0.75|0.9166666666666666|/api/v1/reports/agent_states?from=2026-02-02T00%3A00%3A00&to=2026-02-03T00%3A00%3A00&tz=UTC&agent=ann",
+            "bob|5400.0|3600.0|3600.0|1800.0|1800.0|0.6666666666666667|0.3333333333333333|/api/v1/reports/agent_states?from=2026-02-02T00%3A00%3A00&to=2026-02-03T00%3A00%3A00&tz=UTC&agent=bob",
+        ],
+        "\n{}",
+        result.text
+    );
+}
+
+#[tokio::test]
+async fn agent_adherence_clips_the_schedule_to_the_period_and_its_time_zone() {
+    let (_dir, reader) = adherence_lake().await;
+
+    // 10:45–11:10 in Berlin (UTC+1) is 09:45–10:10 UTC.
+    let result = table(
+        &reader,
+        &Scope::tenant(tenant(TENANT_A)),
+        "agent_adherence",
+        &[
+            ("from", "2026-02-02T10:45"),
+            ("to", "2026-02-02T11:10"),
+            ("tz", "Europe/Berlin"),
+            ("agent", "ann"),
+        ],
+    )
+    .await;
+
+    // 09:45–09:50 work, not ready: out 300; 09:50–10:00 work, on a call: in 600;
+    // 10:00–10:05 break, on a call: out 300; 10:05–10:10 break, not ready: in 300.
+    assert_eq!(
+        result.project(&ADHERENCE_COLUMNS[..8]),
+        ["ann|1500.0|900.0|900.0|600.0|1500.0|0.6|1.0"],
+        "\n{}",
+        result.text
+    );
+}
+
 #[tokio::test]
 async fn ticket_intervals_follow_phases_backlog_and_first_contact_resolution() {
     let dir = tempfile::tempdir().unwrap();
@@ -831,6 +991,7 @@ async fn the_catalog_lists_every_report_once_with_its_columns() {
             "calls",
             "agent_performance",
             "agent_states",
+            "agent_adherence",
             "ticket_intervals",
             "tickets",
             "survey_intervals",

@@ -208,7 +208,7 @@ async fn reports_over_http_answer_each_tenant_with_its_own_rows_only() {
     // The catalog.
     let (status, catalog) = client.json(&a_admin, "/reports").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(catalog["reports"].as_array().unwrap().len(), 8, "{catalog}");
+    assert_eq!(catalog["reports"].as_array().unwrap().len(), 9, "{catalog}");
 
     // Each tenant's month adds up to its own file.
     let (status, a_rows) = client

@@ -143,7 +143,7 @@ static STATES_DEFINITION: Definition = Definition {
 };
 
 /// `with …` defining `spans`: the agents' state spans clipped to the period.
-fn spans_sql(
+pub(super) fn spans_sql(
     sql: &mut Sql,
     period: &Period,
     agents: &std::collections::BTreeSet<String>,

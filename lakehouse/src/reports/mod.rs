@@ -9,6 +9,7 @@
 //! The metric definitions follow ARCHITECTURE §7 and are stated once, in the column docs of
 //! each definition, which the catalog endpoint serves.
 
+pub mod adherence;
 pub mod agents;
 pub mod calls;
 pub mod params;
@@ -132,6 +133,7 @@ pub fn catalog() -> &'static [&'static dyn Report] {
         &calls::Calls,
         &agents::AgentPerformance,
         &agents::AgentStates,
+        &adherence::AgentAdherence,
         &tickets::TicketIntervals,
         &tickets::Tickets,
         &surveys::SurveyIntervals,

@@ -995,7 +995,9 @@ async fn the_catalog_lists_every_report_once_with_its_columns() {
             "ticket_intervals",
             "tickets",
             "survey_intervals",
-            "survey_answers"
+            "survey_answers",
+            "qa_intervals",
+            "qa_evaluations"
         ]
     );
     for report in reports::catalog() {
@@ -1088,4 +1090,391 @@ async fn survey_intervals_compute_csat_nps_and_effort_per_agent() {
         "\n{}",
         answers.text
     );
+}
+
+/// One `qa.evaluated` row of a test lake.
+struct Evaluation<'a> {
+    id: &'a str,
+    at: &'a str,
+    scorecard: &'a str,
+    subject: (&'a str, &'a str),
+    agent: &'a str,
+    evaluator: &'a str,
+    points: i64,
+    max_points: i64,
+    critical: bool,
+}
+
+fn evaluation(rows: &mut Rows, tenant_n: u128, evaluation: Evaluation<'_>) {
+    let Evaluation {
+        id,
+        at,
+        scorecard,
+        subject: (subject_kind, subject_id),
+        agent,
+        evaluator,
+        points,
+        max_points,
+        critical,
+    } = evaluation;
+    rows.push(
+        tenant_n,
+        "qa.evaluated",
+        at,
+        serde_json::json!({
+            "evaluation_id": id, "scorecard_id": scorecard, "subject_kind": subject_kind,
+            "subject_id": subject_id, "agent_id": agent, "evaluator_id": evaluator,
+            "points": points, "max_points": max_points, "critical_failure": critical,
+        }),
+    );
+}
+
+/// Tenant A: five evaluations of 1–2 February 2026 (one landing twice, one re-scored the same
+/// day, one re-scored after the period); tenant B: one.
+async fn qa_lake() -> (tempfile::TempDir, LakeReader) {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::in_dir(&dir.path().join("lake")).unwrap();
+    let mut rows = Rows::new(EventFamily::Qa);
+    fn voice<'a>(
+        id: &'a str,
+        at: &'a str,
+        call: &'a str,
+        agent: &'a str,
+        evaluator: &'a str,
+        points: i64,
+    ) -> Evaluation<'a> {
+        Evaluation {
+            id,
+            at,
+            scorecard: "voice",
+            subject: ("call", call),
+            agent,
+            evaluator,
+            points,
+            max_points: 50,
+            critical: false,
+        }
+    }
+    let a = TENANT_A;
+    evaluation(
+        &mut rows,
+        a,
+        voice("ev1", "2026-02-01T09:00:00Z", "c1", "ann", "qa1", 45),
+    );
+    // The same evaluation landing twice counts once.
+    evaluation(
+        &mut rows,
+        a,
+        voice("ev1", "2026-02-01T09:00:00Z", "c1", "ann", "qa1", 45),
+    );
+    // Scored 70 %, then re-scored 80 % by another evaluator: only the latest counts, at 14:00.
+    evaluation(
+        &mut rows,
+        a,
+        voice("ev2", "2026-02-01T09:30:00Z", "c2", "ann", "qa1", 35),
+    );
+    evaluation(
+        &mut rows,
+        a,
+        voice("ev2", "2026-02-01T14:00:00Z", "c2", "ann", "qa2", 40),
+    );
+    // Full points, but a critical criterion failed.
+    evaluation(
+        &mut rows,
+        a,
+        Evaluation {
+            id: "ev3",
+            at: "2026-02-01T10:00:00Z",
+            scorecard: "email",
+            subject: ("ticket", "t1"),
+            agent: "bob",
+            evaluator: "qa2",
+            points: 20,
+            max_points: 20,
+            critical: true,
+        },
+    );
+    evaluation(
+        &mut rows,
+        a,
+        voice("ev4", "2026-02-02T08:00:00Z", "c3", "bob", "qa1", 30),
+    );
+    // Re-scored after the period: it belongs to the day of its latest score.
+    evaluation(
+        &mut rows,
+        a,
+        voice("ev5", "2026-02-01T11:00:00Z", "c4", "bob", "qa1", 50),
+    );
+    evaluation(
+        &mut rows,
+        a,
+        voice("ev5", "2026-02-05T11:00:00Z", "c4", "bob", "qa1", 25),
+    );
+    evaluation(
+        &mut rows,
+        TENANT_B,
+        voice("ev1", "2026-02-01T09:00:00Z", "c1", "eve", "qa9", 10),
+    );
+    rows.land(&lake).await;
+    let reader = LakeReader::new(lake, ReaderConfig::default()).unwrap();
+    (dir, reader)
+}
+
+const QA_INTERVAL_COLUMNS: [&str; 15] = [
+    "interval_start",
+    "interval_end",
+    "evaluations",
+    "agents_evaluated",
+    "call_evaluations",
+    "ticket_evaluations",
+    "score_pct_mean",
+    "score_pct_min",
+    "score_pct_max",
+    "points",
+    "max_points",
+    "passed",
+    "pass_rate",
+    "critical_failures",
+    "critical_failure_rate",
+];
+
+#[tokio::test]
+async fn qa_intervals_score_each_evaluation_once_with_its_latest_score() {
+    let (_dir, reader) = qa_lake().await;
+    let scope = Scope::tenant(tenant(TENANT_A));
+    let days = [("from", "2026-02-01"), ("to", "2026-02-03")];
+
+    let result = table(&reader, &scope, "qa_intervals", &days).await;
+
+    // Day 1: ev1 90 % (passes), ev2 re-scored 80 % (passes at the threshold), ev3 100 % with
+    // a critical failure (fails); ev5's latest score is on 5 February. Day 2: ev4 60 %.
+    let mut columns = QA_INTERVAL_COLUMNS.to_vec();
+    columns.push("drill_down");
+    assert_eq!(
+        result.header, columns,
+        "the whole table, no other column\n{}",
+        result.text
+    );
+    assert_eq!(
+        result.project(&columns),
+        [
+            "2026-02-01T00:00:00|2026-02-02T00:00:00|3|2|2|1|90.0|80.0|100.0|105|120|2|0.6666666666666666|1|0.3333333333333333|/api/v1/reports/qa_evaluations?from=2026-02-01T00%3A00%3A00&to=2026-02-02T00%3A00%3A00&tz=UTC",
+            "2026-02-02T00:00:00|2026-02-03T00:00:00|1|1|1|0|60.0|60.0|60.0|30|50|0|0.0|0|0.0|/api/v1/reports/qa_evaluations?from=2026-02-02T00%3A00%3A00&to=2026-02-03T00%3A00%3A00&tz=UTC",
+        ],
+        "\n{}",
+        result.text
+    );
+}
+
+#[tokio::test]
+async fn qa_intervals_per_agent_link_to_exactly_their_evaluations() {
+    let (_dir, reader) = qa_lake().await;
+    let scope = Scope::tenant(tenant(TENANT_A));
+    let params = [
+        ("from", "2026-02-01"),
+        ("to", "2026-02-02"),
+        ("by", "agent"),
+        ("pass_score_pct", "85"),
+    ];
+
+    let result = table(&reader, &scope, "qa_intervals", &params).await;
+
+    let mut columns = QA_INTERVAL_COLUMNS.to_vec();
+    columns.insert(2, "agent_id");
+    columns.push("drill_down");
+    assert_eq!(result.header, columns, "\n{}", result.text);
+    assert_eq!(
+        result.project(&columns),
+        [
+            "2026-02-01T00:00:00|2026-02-02T00:00:00|ann|2|1|2|0|85.0|80.0|90.0|85|100|1|0.5|0|0.0|/api/v1/reports/qa_evaluations?from=2026-02-01T00%3A00%3A00&to=2026-02-02T00%3A00%3A00&tz=UTC&agent=ann&pass_score_pct=85",
+            "2026-02-01T00:00:00|2026-02-02T00:00:00|bob|1|1|0|1|100.0|100.0|100.0|20|20|0|0.0|1|1.0|/api/v1/reports/qa_evaluations?from=2026-02-01T00%3A00%3A00&to=2026-02-02T00%3A00%3A00&tz=UTC&agent=bob&pass_score_pct=85",
+        ],
+        "\n{}",
+        result.text
+    );
+
+    // Following ann's link lists her two evaluations, ev2 with its re-score.
+    let link = result.get(0, "drill_down");
+    let query = link.split_once('?').unwrap().1;
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let pairs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    let detail = table(&reader, &scope, "qa_evaluations", &pairs).await;
+    assert_eq!(
+        detail.header,
+        [
+            "evaluated_at",
+            "evaluation_id",
+            "scorecard_id",
+            "subject_kind",
+            "subject_id",
+            "agent_id",
+            "evaluator_id",
+            "points",
+            "max_points",
+            "score_pct",
+            "critical_failure",
+            "passed"
+        ],
+        "\n{}",
+        detail.text
+    );
+    assert_eq!(
+        detail.project(&detail.header.iter().map(String::as_str).collect::<Vec<_>>()),
+        [
+            "2026-02-01T09:00:00|ev1|voice|call|c1|ann|qa1|45|50|90.0|false|true",
+            "2026-02-01T14:00:00|ev2|voice|call|c2|ann|qa2|40|50|80.0|false|false",
+        ],
+        "\n{}",
+        detail.text
+    );
+}
+
+#[tokio::test]
+async fn qa_evaluations_follow_the_time_zone_and_the_breakdowns() {
+    let (_dir, reader) = qa_lake().await;
+    let scope = Scope::tenant(tenant(TENANT_A));
+    let params = [
+        ("from", "2026-02-01"),
+        ("to", "2026-02-02"),
+        ("tz", "Asia/Jerusalem"),
+        ("granularity", "60min"),
+        ("by", "evaluator,scorecard"),
+    ];
+
+    let result = table(&reader, &scope, "qa_intervals", &params).await;
+
+    // Local UTC+2: ev1 at 11:00, ev3 at 12:00, ev2 re-scored at 16:00; ev4 is on 2 February
+    // at 10:00 local, outside the period.
+    assert_eq!(
+        result.project(&[
+            "interval_start",
+            "scorecard_id",
+            "evaluator_id",
+            "evaluations",
+            "score_pct_mean",
+            "passed",
+            "drill_down"
+        ]),
+        [
+            "2026-02-01T11:00:00|voice|qa1|1|90.0|1|/api/v1/reports/qa_evaluations?from=2026-02-01T11%3A00%3A00&to=2026-02-01T12%3A00%3A00&tz=Asia%2FJerusalem&scorecard=voice&evaluator=qa1",
+            "2026-02-01T12:00:00|email|qa2|1|100.0|0|/api/v1/reports/qa_evaluations?from=2026-02-01T12%3A00%3A00&to=2026-02-01T13%3A00%3A00&tz=Asia%2FJerusalem&scorecard=email&evaluator=qa2",
+            "2026-02-01T16:00:00|voice|qa2|1|80.0|1|/api/v1/reports/qa_evaluations?from=2026-02-01T16%3A00%3A00&to=2026-02-01T17%3A00%3A00&tz=Asia%2FJerusalem&scorecard=voice&evaluator=qa2",
+        ],
+        "\n{}",
+        result.text
+    );
+}
+
+#[tokio::test]
+async fn qa_reports_show_nothing_to_a_project_scope() {
+    let (_dir, reader) = qa_lake().await;
+    // Evaluations belong to no project, so a user bound to projects sees none.
+    let scope = Scope::projects(tenant(TENANT_A), ["p1".to_owned()]);
+    let days = [("from", "2026-02-01"), ("to", "2026-02-03")];
+    for name in ["qa_intervals", "qa_evaluations"] {
+        let result = table(&reader, &scope, name, &days).await;
+        assert!(result.rows.is_empty(), "{name}: {}", result.text);
+    }
+}
+
+#[tokio::test]
+async fn no_report_shows_another_tenants_rows() {
+    // Arrange: only tenant B has data, in every table a report reads.
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::in_dir(&dir.path().join("lake")).unwrap();
+    let b = TENANT_B;
+    let mut calls = Rows::new(EventFamily::Calls);
+    call(
+        &mut calls,
+        b,
+        Call {
+            id: "b1",
+            queue: "billing",
+            offered_at: "2026-02-01T08:00:00Z",
+            ended_at: "2026-02-01T08:05:00Z",
+            outcome: "answered",
+            wait: 5,
+            talk: 200,
+            agent: Some("eve"),
+        },
+    );
+    calls.land(&lake).await;
+    let mut states = Rows::new(EventFamily::AgentState);
+    states.push(
+        b,
+        "agent.ready",
+        "2026-02-01T08:00:00Z",
+        serde_json::json!({"agent_id": "eve"}),
+    );
+    states.land(&lake).await;
+    let mut tickets = Rows::new(EventFamily::Tickets);
+    tickets.push(
+        b,
+        "ticket.created",
+        "2026-02-01T08:00:00Z",
+        serde_json::json!({"ticket_id": "t1", "channel": "email", "project_id": "p1"}),
+    );
+    tickets.land(&lake).await;
+    let mut surveys = Rows::new(EventFamily::Surveys);
+    surveys.push(
+        b,
+        "survey.answered",
+        "2026-02-01T09:00:00Z",
+        serde_json::json!({"survey_id": "s", "response_id": "r", "question_id": "q", "scale": "csat", "score": 5, "agent_id": "eve"}),
+    );
+    surveys.land(&lake).await;
+    let mut qa = Rows::new(EventFamily::Qa);
+    evaluation(
+        &mut qa,
+        b,
+        Evaluation {
+            id: "ev1",
+            at: "2026-02-01T09:00:00Z",
+            scorecard: "voice",
+            subject: ("call", "b1"),
+            agent: "eve",
+            evaluator: "qa9",
+            points: 40,
+            max_points: 50,
+            critical: false,
+        },
+    );
+    qa.land(&lake).await;
+    let mut schedules = Rows::new(EventFamily::Schedules);
+    let week = serde_json::json!({"schedule_id": "s1", "week_start": "2026-01-26", "version": 1});
+    let mut activity = week.clone();
+    activity["agent_id"] = "eve".into();
+    activity["activity"] = "work".into();
+    activity["starts_at"] = "2026-02-01T08:00:00Z".into();
+    activity["ends_at"] = "2026-02-01T09:00:00Z".into();
+    schedules.push(
+        b,
+        "schedule.activity_scheduled",
+        "2026-01-30T15:00:00Z",
+        activity,
+    );
+    schedules.push(b, "schedule.published", "2026-01-30T15:00:00Z", week);
+    schedules.land(&lake).await;
+    let reader = LakeReader::new(lake, ReaderConfig::default()).unwrap();
+    let days = [("from", "2026-02-01"), ("to", "2026-02-02")];
+
+    for report in reports::catalog() {
+        let name = report.definition().name;
+        // Act: tenant A asks, tenant B sees its own.
+        let mine = table(&reader, &Scope::tenant(tenant(TENANT_A)), name, &days).await;
+        let theirs = table(&reader, &Scope::tenant(tenant(b)), name, &days).await;
+
+        // Assert
+        assert!(mine.rows.is_empty(), "{name}: {}", mine.text);
+        assert!(
+            !theirs.rows.is_empty(),
+            "{name} reads its table: {}",
+            theirs.text
+        );
+    }
 }

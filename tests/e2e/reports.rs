@@ -158,6 +158,23 @@ impl Client {
         (status, value)
     }
 
+    async fn post_events(&self, token: &str, events: Value) {
+        let response = self
+            .http
+            .post(format!("{}/api/v1/events", self.base))
+            .bearer_auth(token)
+            .json(&events)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::ACCEPTED,
+            "{}",
+            response.text().await.unwrap()
+        );
+    }
+
     async fn sql(&self, token: &str, sql: &str) -> (StatusCode, Value) {
         let response = self
             .http
@@ -208,7 +225,11 @@ async fn reports_over_http_answer_each_tenant_with_its_own_rows_only() {
     // The catalog.
     let (status, catalog) = client.json(&a_admin, "/reports").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(catalog["reports"].as_array().unwrap().len(), 9, "{catalog}");
+    assert_eq!(
+        catalog["reports"].as_array().unwrap().len(),
+        11,
+        "{catalog}"
+    );
 
     // Each tenant's month adds up to its own file.
     let (status, a_rows) = client
@@ -250,6 +271,82 @@ async fn reports_over_http_answer_each_tenant_with_its_own_rows_only() {
         assert!(b_view["rows"].as_array().unwrap().len() <= listed.len());
     }
     assert!(drilled > 0);
+
+    // QA evaluations of each tenant: each reads its own, drill-downs included.
+    let evaluation = |tenant: &str, id: &str, agent: &str, points: u32| {
+        json!({
+            "event_id": uuid::Uuid::now_v7(), "tenant_id": tenant,
+            "occurred_at": "1999-02-10T10:00:00Z", "type": "qa.evaluated", "schema_version": 1,
+            "data": {
+                "evaluation_id": id, "scorecard_id": "voice",
+                "subject": {"kind": "call", "id": "c-1"}, "agent_id": agent,
+                "evaluator_id": "qa-1", "score": {"points": points, "max_points": 50},
+                "critical_failure": false
+            }
+        })
+    };
+    client
+        .post_events(
+            &a_admin,
+            json!([
+                evaluation(&a, "ev-1", "ann", 45),
+                evaluation(&a, "ev-2", "ann", 30)
+            ]),
+        )
+        .await;
+    client
+        .post_events(&b_admin, json!([evaluation(&b, "ev-1", "eve", 10)]))
+        .await;
+    let qa_month = format!("/reports/qa_intervals?{month}&granularity=month");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let (a_qa, b_qa) = loop {
+        let (status, a_qa) = client.json(&a_admin, &qa_month).await;
+        assert_eq!(status, StatusCode::OK, "{a_qa}");
+        let (_, b_qa) = client.json(&b_admin, &qa_month).await;
+        if a_qa["rows"].as_array().unwrap().len() == 1
+            && b_qa["rows"].as_array().unwrap().len() == 1
+            && total(&a_qa, "evaluations") == 2
+        {
+            break (a_qa, b_qa);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the evaluations did not land: {a_qa} {b_qa}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    let (a_row, b_row) = (&a_qa["rows"][0], &b_qa["rows"][0]);
+    assert_eq!(a_row["score_pct_mean"], 75.0, "{a_qa}");
+    assert_eq!(a_row["passed"], 1, "{a_qa}");
+    assert_eq!(b_row["evaluations"], 1, "{b_qa}");
+    assert_eq!(b_row["score_pct_mean"], 20.0, "{b_qa}");
+    let link = a_row["drill_down"].as_str().unwrap();
+    let path = link.strip_prefix("/api/v1").unwrap();
+    let (status, a_evaluations) = client.json(&a_admin, path).await;
+    assert_eq!(status, StatusCode::OK, "{a_evaluations}");
+    let agents: Vec<&str> = a_evaluations["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["agent_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(agents, ["ann", "ann"], "{a_evaluations}");
+    let (_, b_view) = client.json(&b_admin, path).await;
+    assert_eq!(b_view["rows"][0]["agent_id"], "eve", "{b_view}");
+    assert_eq!(b_view["rows"].as_array().unwrap().len(), 1, "{b_view}");
+    let (_, customer_qa) = client.json(&a_customer, &qa_month).await;
+    assert_eq!(
+        customer_qa["rows"],
+        json!([]),
+        "evaluations belong to no project"
+    );
+    let (_, qa_sql) = client
+        .sql(
+            &a_admin,
+            &format!("select count(*) as n from qa where tenant_id = '{b}'"),
+        )
+        .await;
+    assert_eq!(qa_sql["rows"][0]["n"], 0, "{qa_sql}");
 
     // SQL names the other tenant in vain.
     for sql in [

@@ -13,6 +13,7 @@ pub mod adherence;
 pub mod agents;
 pub mod calls;
 pub mod params;
+pub mod qa;
 mod query;
 pub mod surveys;
 pub mod tickets;
@@ -138,6 +139,8 @@ pub fn catalog() -> &'static [&'static dyn Report] {
         &tickets::Tickets,
         &surveys::SurveyIntervals,
         &surveys::SurveyAnswers,
+        &qa::QaIntervals,
+        &qa::QaEvaluations,
     ]
 }
 
@@ -251,7 +254,9 @@ mod tests {
                     "from" | "to" => continue,
                     "tz" => "Europe/Berlin",
                     "granularity" => "day",
-                    "by" if definition.name == "survey_intervals" => "agent",
+                    "by" if matches!(definition.name, "survey_intervals" | "qa_intervals") => {
+                        "agent"
+                    }
                     "by" => "queue",
                     "sl_formula" => "offered",
                     "exclude_short_abandons" => "true",
@@ -260,7 +265,8 @@ mod tests {
                     | "short_abandon_sec"
                     | "fcr_window_days"
                     | "sla_first_response_min"
-                    | "sla_resolution_min" => "10",
+                    | "sla_resolution_min"
+                    | "pass_score_pct" => "10",
                     _ => "x",
                 };
                 pairs.push((param.name, example));

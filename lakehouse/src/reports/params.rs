@@ -193,6 +193,10 @@ pub enum Dimension {
     Agent,
     /// The channel a contact arrived by.
     Channel,
+    /// The QA scorecard an evaluation was scored against.
+    Scorecard,
+    /// The QA evaluator who scored an evaluation.
+    Evaluator,
 }
 
 impl Dimension {
@@ -203,6 +207,8 @@ impl Dimension {
             Dimension::Project => "project",
             Dimension::Agent => "agent",
             Dimension::Channel => "channel",
+            Dimension::Scorecard => "scorecard",
+            Dimension::Evaluator => "evaluator",
         }
     }
 
@@ -213,6 +219,8 @@ impl Dimension {
             Dimension::Project => "project_id",
             Dimension::Agent => "agent_id",
             Dimension::Channel => "channel",
+            Dimension::Scorecard => "scorecard_id",
+            Dimension::Evaluator => "evaluator_id",
         }
     }
 }

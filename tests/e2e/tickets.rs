@@ -597,6 +597,12 @@ async fn every_role_and_action_of_the_permission_table_is_enforced_by_the_api() 
                         "/hr/employees/00000000-0000-0000-0000-000000000000/absences".to_owned(),
                         Some(json!({"kind": "vacation", "starts_on": "2026-12-01", "ends_on": "2026-12-05"})),
                     ),
+                    Action::SchedulePublish => (
+                        Method::POST,
+                        "/wfm/schedules".to_owned(),
+                        Some(json!({"week_start": "2026-02-02", "time_zone": "UTC", "shifts": []})),
+                    ),
+                    Action::ScheduleRead => (Method::GET, "/wfm/schedules".to_owned(), None),
                     Action::UserManage => (
                         Method::POST,
                         "/users".to_owned(),

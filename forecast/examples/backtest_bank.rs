@@ -26,6 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ModelChoice::Fixed(ModelKind::Ridge),
         ModelChoice::Fixed(ModelKind::ProfileLevel),
         ModelChoice::Fixed(ModelKind::Ensemble),
+        ModelChoice::Fixed(ModelKind::LocalLevel),
     ];
     let started = std::time::Instant::now();
     let report = backtest(
@@ -35,13 +36,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         BacktestPlan::WEEKLY,
     )?;
     println!(
-        "{:<20} {:<20} {:<12} {:>8} {:>8}",
-        "model", "used", "origin", "WAPE", "MAPE"
+        "{:<20} {:<12} {:>8} {:>8}  used",
+        "model", "origin", "WAPE", "MAPE"
     );
     for row in &report.per_origin {
         println!(
-            "{:<20} {:<20} {:<12} {:>8.4} {:>8.4}",
-            row.model, row.used, row.origin, row.wape, row.mape
+            "{:<20} {:<12} {:>8.4} {:>8.4}  {}",
+            row.model, row.origin, row.wape, row.mape, row.used
         );
     }
     println!();

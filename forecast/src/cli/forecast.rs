@@ -15,7 +15,7 @@ use crate::volume::{
 /// Model on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ForecastModelArg {
-    /// The candidate with the lowest WAPE in a backtest on the recent history.
+    /// Every candidate weighted by 1 / WAPE² in a backtest on the recent history.
     Auto,
     /// Same slot one week earlier.
     SeasonalNaive,
@@ -27,6 +27,9 @@ pub enum ForecastModelArg {
     ProfileLevel,
     /// Mean of ridge, profile-level and the 4-week moving average.
     Ensemble,
+    /// Exponentially weighted level of every recent day × weekday and day-of-month factors
+    /// × profile.
+    LocalLevel,
 }
 
 impl ForecastModelArg {
@@ -38,6 +41,7 @@ impl ForecastModelArg {
             Self::Ridge => ModelChoice::Fixed(ModelKind::Ridge),
             Self::ProfileLevel => ModelChoice::Fixed(ModelKind::ProfileLevel),
             Self::Ensemble => ModelChoice::Fixed(ModelKind::Ensemble),
+            Self::LocalLevel => ModelChoice::Fixed(ModelKind::LocalLevel),
         }
     }
 }
@@ -201,6 +205,7 @@ pub fn run_forecast(args: &ForecastArgs) -> Result<serde_json::Value, ForecastCl
                 ModelChoice::Fixed(ModelKind::Ridge),
                 ModelChoice::Fixed(ModelKind::ProfileLevel),
                 ModelChoice::Fixed(ModelKind::Ensemble),
+                ModelChoice::Fixed(ModelKind::LocalLevel),
             ]
         } else {
             b.models.iter().map(|m| m.choice(b.ma_weeks)).collect()

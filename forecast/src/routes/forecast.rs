@@ -19,7 +19,7 @@ use super::error::{ApiError, json_body};
 use crate::cli::ForecastModelArg;
 use crate::volume::history::parse_time;
 use crate::volume::{
-    Forecast, History, HistoryError, HistoryRow, ModelChoice, ModelKind, SpecialDays, SpecialKind,
+    Forecast, History, HistoryError, HistoryRow, ModelChoice, SpecialDays, SpecialKind, UsedModel,
     forecast_with,
 };
 
@@ -92,7 +92,7 @@ pub struct ForecastResponse {
 }
 
 impl ForecastResponse {
-    fn new(model: ModelKind, forecast: &Forecast) -> Self {
+    fn new(model: &UsedModel, forecast: &Forecast) -> Self {
         let mut intervals = Vec::new();
         for (d, day) in forecast.days.iter().enumerate() {
             for (s, contacts) in day.iter().enumerate() {
@@ -279,7 +279,7 @@ async fn run(
     blocking(move || {
         let (used, forecast) = forecast_with(choice, &history, &special, horizon)
             .map_err(|e| ApiError::invalid("history", e.to_string()))?;
-        Ok(ForecastResponse::new(used, &forecast))
+        Ok(ForecastResponse::new(&used, &forecast))
     })
     .await
 }

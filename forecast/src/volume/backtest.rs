@@ -6,13 +6,17 @@
 //! with contacts. Missing days are not scored. When the history carries handling times, the
 //! AHT forecast is scored too: AHT WAPE = Σ contacts × |actual AHT − forecast AHT| / Σ
 //! actual handling seconds, over intervals with handled contacts.
+//!
+//! The automatic choice ([`ModelChoice::Auto`]) runs the same kind of backtest inside the
+//! history before each origin and combines the candidates by their inner accuracy
+//! ([`choose_weights`]); nothing it does reads the days it forecasts.
 
 use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::history::{Forecast, History};
-use super::models::{ENSEMBLE_MEMBERS, ForecastError, ModelKind, mean_forecast};
-use super::special_days::SpecialDays;
+use super::models::{ForecastError, ModelKind, weighted_mean_forecast};
+use super::special_days::{SpecialDays, abnormal_days};
 
 /// Origins and horizon of a rolling-origin backtest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,8 +62,20 @@ pub struct ErrorSums {
 impl ErrorSums {
     /// Adds a forecast against the actual days of `history` it covers.
     pub fn add(&mut self, history: &History, origin: usize, forecast: &Forecast) {
+        self.add_where(history, origin, forecast, |_| true);
+    }
+
+    /// Adds a forecast against the actual days of `history` it covers for which `score`
+    /// (given the day index) holds.
+    pub fn add_where(
+        &mut self,
+        history: &History,
+        origin: usize,
+        forecast: &Forecast,
+        score: impl Fn(usize) -> bool,
+    ) {
         for (h, day) in forecast.days.iter().enumerate() {
-            let Some(actual) = history.day(origin + h) else {
+            let Some(actual) = history.day(origin + h).filter(|_| score(origin + h)) else {
                 continue;
             };
             for (a, f) in actual.iter().zip(day) {
@@ -117,8 +133,8 @@ impl ErrorSums {
 pub enum ModelChoice {
     /// One model.
     Fixed(ModelKind),
-    /// The candidate with the lowest WAPE in an inner backtest on the history before the
-    /// origin.
+    /// Every candidate that can forecast the history, weighted by its accuracy in an inner
+    /// backtest on the history before the origin (see [`choose_weights`]).
     Auto,
 }
 
@@ -133,13 +149,40 @@ impl ModelChoice {
     }
 }
 
-/// Models the automatic choice considers.
+/// What made a forecast: one model, or the automatic combination of several.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UsedModel {
+    /// One model.
+    Single(ModelKind),
+    /// Models and their weights (summing to 1), heaviest first.
+    Combination(Vec<(ModelKind, f64)>),
+}
+
+impl UsedModel {
+    /// Name in reports: the model, or `combination(ridge 0.31, local-level 0.27, …)`.
+    #[must_use]
+    pub fn name(&self) -> String {
+        match self {
+            Self::Single(kind) => kind.name(),
+            Self::Combination(weights) => {
+                let parts: Vec<String> = weights
+                    .iter()
+                    .map(|(kind, w)| format!("{} {w:.2}", kind.name()))
+                    .collect();
+                format!("combination({})", parts.join(", "))
+            }
+        }
+    }
+}
+
+/// Models the automatic choice combines. The ensemble is left out: it is itself a fixed
+/// combination of three of them.
 pub const CANDIDATES: [ModelKind; 5] = [
     ModelKind::SeasonalNaive,
     ModelKind::MovingAverage { weeks: 4 },
     ModelKind::Ridge,
     ModelKind::ProfileLevel,
-    ModelKind::Ensemble,
+    ModelKind::LocalLevel,
 ];
 
 /// Inner backtest of the automatic choice: four weekly origins before the real origin.
@@ -149,56 +192,71 @@ const INNER_PLAN: BacktestPlan = BacktestPlan {
     step_days: 7,
 };
 
-/// The model `auto` picks for `history`: lowest pooled WAPE over the inner backtest among
-/// the candidates that can forecast it (the 4-week moving average when none can be scored).
-/// The inner origins lie inside `history`, so the choice never sees the days it forecasts.
+/// Inner WAPE under which a candidate counts as exact (rounding aside).
+const PERFECT_WAPE: f64 = 1e-9;
+
+/// Weights of the automatic combination for `history`, heaviest first.
+///
+/// Each candidate forecasts the four weekly origins of an inner backtest that lies inside
+/// `history`, so the weights never see the days being forecast. A candidate that fails at
+/// any inner origin gets no weight; the others get weights proportional to 1 / WAPE²
+/// (Bates and Granger's inverse-error weights, with the pooled WAPE standing in for the
+/// error's scale), so a clearly worse model still counts a little and near-equal models
+/// share the forecast almost equally. Averaging models whose errors are only partly
+/// correlated cancels part of their errors, and weights from four weeks of history are far
+/// steadier than a winner-takes-all pick among models that differ by a few percent.
+/// Days that are special or abnormal (an unconfigured holiday) are not scored: no
+/// candidate is meant to forecast them, and they would only add noise to the weights.
+/// A candidate with an inner WAPE of 0 (to 1e-9) takes all the weight, shared equally with
+/// any other such; without any scored candidate the 4-week moving average is used alone.
 #[must_use]
-pub fn choose_model(history: &History, special: &SpecialDays) -> ModelKind {
+pub fn choose_weights(history: &History, special: &SpecialDays) -> Vec<(ModelKind, f64)> {
     let origins = INNER_PLAN.origin_days(history.len_days());
+    let abnormal = abnormal_days(history, special);
     let mut sums = [ErrorSums::default(); CANDIDATES.len()];
     let mut failed = [origins.is_empty(); CANDIDATES.len()];
     for &o in &origins {
         let known = history.truncated(o);
-        // The ensemble is the mean of other candidates: forecast them once per origin.
-        let forecasts: Vec<Option<Forecast>> = CANDIDATES
-            .iter()
-            .map(|kind| {
-                if *kind == ModelKind::Ensemble {
-                    return None;
-                }
-                kind.forecast(&known, special, INNER_PLAN.horizon_days).ok()
-            })
-            .collect();
         for (i, kind) in CANDIDATES.iter().enumerate() {
-            let forecast = if *kind == ModelKind::Ensemble {
-                ENSEMBLE_MEMBERS
-                    .iter()
-                    .map(|m| {
-                        let at = CANDIDATES.iter().position(|c| c == m)?;
-                        forecasts[at].clone()
-                    })
-                    .collect::<Option<Vec<_>>>()
-                    .map(|members| mean_forecast(&members))
-            } else {
-                forecasts[i].clone()
-            };
-            match forecast {
-                Some(f) => sums[i].add(history, o, &f),
-                None => failed[i] = true,
+            match kind.forecast(&known, special, INNER_PLAN.horizon_days) {
+                Ok(f) => sums[i].add_where(history, o, &f, |d| !abnormal[d]),
+                Err(_) => failed[i] = true,
             }
         }
     }
-    let mut best = (ModelKind::MovingAverage { weeks: 4 }, f64::INFINITY);
-    for (i, kind) in CANDIDATES.iter().enumerate() {
-        let wape = sums[i].wape();
-        if !failed[i] && wape < best.1 {
-            best = (*kind, wape);
-        }
+    let wapes: Vec<(ModelKind, f64)> = CANDIDATES
+        .iter()
+        .zip(&sums)
+        .zip(&failed)
+        .filter(|(_, failed)| !**failed)
+        .map(|((kind, sums), _)| (*kind, sums.wape()))
+        .filter(|(_, wape)| wape.is_finite())
+        .collect();
+    let perfect = wapes.iter().filter(|(_, w)| *w <= PERFECT_WAPE).count();
+    let mut weights: Vec<(ModelKind, f64)> = wapes
+        .iter()
+        .map(|&(kind, wape)| {
+            let weight = match perfect {
+                0 => wape.powi(-2),
+                _ if wape <= PERFECT_WAPE => 1.0,
+                _ => 0.0,
+            };
+            (kind, weight)
+        })
+        .filter(|(_, w)| *w > 0.0)
+        .collect();
+    if weights.is_empty() {
+        return vec![(ModelKind::MovingAverage { weeks: 4 }, 1.0)];
     }
-    best.0
+    let total: f64 = weights.iter().map(|(_, w)| w).sum();
+    for (_, w) in &mut weights {
+        *w /= total;
+    }
+    weights.sort_by(|a, b| b.1.total_cmp(&a.1));
+    weights
 }
 
-/// Forecasts with a fixed model or the automatic choice; returns the model used.
+/// Forecasts with a fixed model or the automatic combination; returns what was used.
 ///
 /// # Errors
 ///
@@ -208,12 +266,29 @@ pub fn forecast_with(
     history: &History,
     special: &SpecialDays,
     horizon_days: usize,
-) -> Result<(ModelKind, Forecast), ForecastError> {
+) -> Result<(UsedModel, Forecast), ForecastError> {
     let kind = match choice {
         ModelChoice::Fixed(kind) => kind,
-        ModelChoice::Auto => choose_model(history, special),
+        ModelChoice::Auto => {
+            let weights = choose_weights(history, special);
+            if weights.len() > 1 {
+                let members = weights
+                    .iter()
+                    .map(|(kind, _)| kind.forecast(history, special, horizon_days))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let w: Vec<f64> = weights.iter().map(|(_, w)| *w).collect();
+                return Ok((
+                    UsedModel::Combination(weights),
+                    weighted_mean_forecast(&members, &w),
+                ));
+            }
+            weights[0].0
+        }
     };
-    Ok((kind, kind.forecast(history, special, horizon_days)?))
+    Ok((
+        UsedModel::Single(kind),
+        kind.forecast(history, special, horizon_days)?,
+    ))
 }
 
 /// Score of one model at one origin.
@@ -319,6 +394,66 @@ mod tests {
             vec![44, 51, 58, 65, 72, 79, 86, 93]
         );
         assert_eq!(BacktestPlan::WEEKLY.origin_days(20), vec![6, 13]);
+    }
+
+    /// Twelve weeks of one-slot days with a weekly pattern that repeats exactly.
+    fn repeating_weeks() -> History {
+        let first = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+        let days = (0..84)
+            .map(|d| Some(vec![10.0 * (d % 7 + 1) as f64]))
+            .collect();
+        History::from_days(first, 1440, days)
+    }
+
+    #[test]
+    fn auto_weights_sum_to_one_and_favour_the_accurate() {
+        // Weekly pattern plus a rise of 1 % a week: every candidate is close, none exact.
+        let first = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+        let days = (0..140)
+            .map(|d| {
+                let weekday = [100.0, 110.0, 90.0, 95.0, 105.0, 30.0, 10.0][d % 7];
+                Some(vec![weekday * (1.0 + 0.01 * (d / 7) as f64)])
+            })
+            .collect();
+        let h = History::from_days(first, 1440, days);
+
+        let weights = choose_weights(&h, &SpecialDays::default());
+
+        let total: f64 = weights.iter().map(|(_, w)| w).sum();
+        assert!((total - 1.0).abs() < 1e-12);
+        assert!(weights.windows(2).all(|w| w[0].1 >= w[1].1), "{weights:?}");
+        assert!(weights.len() >= 3, "{weights:?}");
+        let weight_of = |kind| weights.iter().find(|(k, _)| *k == kind).map(|(_, w)| *w);
+        // Last week's values lag the trend by one week, the 4-week mean by two and a half.
+        assert!(
+            weight_of(ModelKind::SeasonalNaive) > weight_of(ModelKind::MovingAverage { weeks: 4 }),
+            "{weights:?}"
+        );
+    }
+
+    #[test]
+    fn a_perfect_candidate_takes_all_the_weight() {
+        let h = repeating_weeks();
+
+        let weights = choose_weights(&h, &SpecialDays::default());
+        let (_, forecast) =
+            forecast_with(ModelChoice::Auto, &h, &SpecialDays::default(), 7).unwrap();
+
+        // The baselines repeat the week exactly and share the weight equally with any
+        // other exact candidate.
+        let share = 1.0 / weights.len() as f64;
+        assert!(
+            weights.iter().all(|(_, w)| (w - share).abs() < 1e-12),
+            "{weights:?}"
+        );
+        assert!(
+            weights.iter().any(|(k, _)| *k == ModelKind::SeasonalNaive),
+            "{weights:?}"
+        );
+        for (d, day) in forecast.days.iter().enumerate() {
+            let truth = 10.0 * ((84 + d) % 7 + 1) as f64;
+            assert!((day[0] - truth).abs() < 1e-6, "day {d}: {}", day[0]);
+        }
     }
 
     #[test]

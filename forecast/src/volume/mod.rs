@@ -9,8 +9,10 @@ pub mod reforecast;
 pub mod special_days;
 
 pub use backtest::{
-    BacktestPlan, BacktestReport, ModelChoice, backtest, choose_model, forecast_with,
+    BacktestPlan, BacktestReport, ModelChoice, UsedModel, backtest, choose_weights, forecast_with,
 };
 pub use history::{Forecast, HandleSample, History, HistoryError, HistoryRow};
-pub use models::{ENSEMBLE_MEMBERS, ForecastError, ModelKind, mean_forecast};
+pub use models::{
+    ENSEMBLE_MEMBERS, ForecastError, ModelKind, mean_forecast, weighted_mean_forecast,
+};
 pub use special_days::{SpecialDays, SpecialDaysError, SpecialKind};

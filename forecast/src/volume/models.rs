@@ -4,13 +4,21 @@
 //! from the history before it:
 //!
 //! - **seasonal naive**: each interval repeats the same slot one week earlier (earlier
-//!   weeks when that day is missing or special);
+//!   weeks when that day is missing, special or abnormal);
 //! - **moving average**: the mean of the same weekday and slot over the last k present,
-//!   non-special weeks;
+//!   normal weeks (configured special days and days the data shows to be abnormal, such as
+//!   an unconfigured holiday, are skipped: one closed day would otherwise pull a 4-week
+//!   mean down by a quarter for a month);
 //! - **profile × level**: the day's volume is a recency-weighted mean of the last eight
 //!   same-weekday totals, each divided by its day-of-month factor, times the target day's
 //!   factor; the factors (paydays, month ends) are learnt from the year before the origin,
 //!   shrunk towards 1 and smoothed over neighbouring days of the month;
+//! - **local level**: the day's volume is a level × the target's weekday factor × its
+//!   day-of-month factor. The level is an exponentially weighted mean (0.9 per day of age)
+//!   of every normal day of the last four weeks, each divided by its own weekday and
+//!   day-of-month factors; the weekday factors are the weekday means of the last eight
+//!   weeks relative to their average. Where the same-weekday models see one day a week, the
+//!   level sees all of them, so it follows a shift in volume within days rather than weeks;
 //! - **ensemble**: the mean of ridge, profile × level and the 4-week moving average. Their
 //!   errors are only partly correlated, so the mean is steadier than any one of them (the
 //!   automatic choice still has to prefer it on the origins before the forecast);
@@ -67,6 +75,9 @@ pub enum ModelKind {
     ProfileLevel,
     /// Mean of ridge, profile × level and the 4-week moving average.
     Ensemble,
+    /// Exponentially weighted level of every recent day × weekday and day-of-month factors
+    /// × intraday profile.
+    LocalLevel,
 }
 
 /// Members of [`ModelKind::Ensemble`], equally weighted.
@@ -86,6 +97,7 @@ impl ModelKind {
             Self::Ridge => "ridge".into(),
             Self::ProfileLevel => "profile-level".into(),
             Self::Ensemble => "ensemble".into(),
+            Self::LocalLevel => "local-level".into(),
         }
     }
 
@@ -106,6 +118,7 @@ impl ModelKind {
             Self::MovingAverage { weeks } => moving_average(history, special, horizon_days, weeks),
             Self::Ridge => ridge(history, special, horizon_days)?,
             Self::ProfileLevel => profile_level(history, special, horizon_days)?,
+            Self::LocalLevel => local_level(history, special, horizon_days)?,
             Self::Ensemble => {
                 let members = ENSEMBLE_MEMBERS
                     .iter()
@@ -157,8 +170,43 @@ pub fn mean_forecast(members: &[Forecast]) -> Forecast {
     }
 }
 
-fn usable<'h>(history: &'h History, special: &SpecialDays, day: usize) -> Option<&'h [f64]> {
-    if special.kind(history.date(day)).is_some() {
+/// The interval-by-interval weighted mean of forecasts on the same grid (the first one's
+/// AHT); the weights need not sum to 1.
+///
+/// # Panics
+///
+/// When `members` is empty or `weights` has another length.
+#[must_use]
+pub fn weighted_mean_forecast(members: &[Forecast], weights: &[f64]) -> Forecast {
+    assert_eq!(members.len(), weights.len(), "one weight per member");
+    let first = &members[0];
+    let total: f64 = weights.iter().sum();
+    let days = first
+        .days
+        .iter()
+        .enumerate()
+        .map(|(d, day)| {
+            (0..day.len())
+                .map(|s| {
+                    members
+                        .iter()
+                        .zip(weights)
+                        .map(|(m, w)| w * m.days[d][s])
+                        .sum::<f64>()
+                        / total
+                })
+                .collect()
+        })
+        .collect();
+    Forecast {
+        days,
+        ..first.clone()
+    }
+}
+
+/// Counts of `day` when it is present and normal (neither special nor abnormal).
+fn usable<'h>(history: &'h History, abnormal: &[bool], day: usize) -> Option<&'h [f64]> {
+    if abnormal[day] {
         return None;
     }
     history.day(day)
@@ -167,6 +215,7 @@ fn usable<'h>(history: &'h History, special: &SpecialDays, day: usize) -> Option
 fn seasonal_naive(history: &History, special: &SpecialDays, horizon: usize) -> Vec<Vec<f64>> {
     let origin = history.len_days();
     let slots = history.slots_per_day();
+    let abnormal = abnormal_days(history, special);
     let mut out: Vec<Vec<f64>> = Vec::with_capacity(horizon);
     for h in 0..horizon {
         let target = origin + h;
@@ -179,7 +228,7 @@ fn seasonal_naive(history: &History, special: &SpecialDays, horizon: usize) -> V
             if lag >= origin {
                 break out[lag - origin].clone();
             }
-            if let Some(day) = usable(history, special, lag) {
+            if let Some(day) = usable(history, &abnormal, lag) {
                 break day.to_vec();
             }
         };
@@ -217,10 +266,11 @@ fn moving_average(
 ) -> Vec<Vec<f64>> {
     let origin = history.len_days();
     let slots = history.slots_per_day();
+    let abnormal = abnormal_days(history, special);
     (0..horizon)
         .map(|h| {
             let days = same_weekday(origin, origin + h, weeks, |d| {
-                usable(history, special, d).is_some()
+                usable(history, &abnormal, d).is_some()
             });
             let mut mean = vec![0.0; slots];
             for &d in &days {
@@ -459,6 +509,87 @@ fn profile_level(
         .collect()
 }
 
+/// Weeks of the weekday factors of the local-level model.
+const WEEKDAY_WEEKS: usize = 8;
+/// Days before the origin the local level averages.
+const LOCAL_LEVEL_DAYS: usize = 28;
+/// Weight of each older day in the local level (the newest weighs 1).
+const LOCAL_LEVEL_DECAY: f64 = 0.9;
+
+impl DailyView<'_> {
+    /// Weekday factors (Monday = 0) from the normal days of the [`WEEKDAY_WEEKS`] weeks
+    /// before `before`: each weekday's mean total over the mean of the weekdays seen. A
+    /// weekday never seen gets 0 (a center closed that day).
+    fn weekday_factors(&self, before: usize) -> [f64; 7] {
+        let mut sum = [0.0f64; 7];
+        let mut count = [0.0f64; 7];
+        for d in before.saturating_sub(7 * WEEKDAY_WEEKS)..before {
+            if let Some(total) = self.totals[d].filter(|_| self.normal(d)) {
+                let w = self.history.weekday(d).num_days_from_monday() as usize;
+                sum[w] += total;
+                count[w] += 1.0;
+            }
+        }
+        let seen: Vec<f64> = (0..7)
+            .filter(|&w| count[w] > 0.0)
+            .map(|w| sum[w] / count[w])
+            .collect();
+        let average = seen.iter().sum::<f64>() / seen.len().max(1) as f64;
+        let mut factors = [0.0; 7];
+        if average > 0.0 {
+            for w in 0..7 {
+                if count[w] > 0.0 {
+                    factors[w] = sum[w] / count[w] / average;
+                }
+            }
+        }
+        factors
+    }
+}
+
+fn local_level(
+    history: &History,
+    special: &SpecialDays,
+    horizon: usize,
+) -> Result<Vec<Vec<f64>>, ForecastError> {
+    use chrono::Datelike;
+    let origin = history.len_days();
+    let view = DailyView::new(history, special);
+    let weekday = view.weekday_factors(origin);
+    let day_of_month = view.day_of_month_factors(origin);
+    let factor = |d: usize| {
+        weekday[history.weekday(d).num_days_from_monday() as usize]
+            * day_of_month[history.date(d).day() as usize]
+    };
+    let (mut level, mut weight) = (0.0, 0.0);
+    for d in origin.saturating_sub(LOCAL_LEVEL_DAYS)..origin {
+        let Some(total) = view.totals[d].filter(|_| view.normal(d)) else {
+            continue;
+        };
+        if factor(d) > 0.0 {
+            let w = LOCAL_LEVEL_DECAY.powi((origin - 1 - d) as i32);
+            level += w * total / factor(d);
+            weight += w;
+        }
+    }
+    if weight == 0.0 {
+        return Err(ForecastError::NotEnoughHistory {
+            model: "local-level",
+            why: format!("no normal day in the {LOCAL_LEVEL_DAYS} days before the forecast"),
+        });
+    }
+    let level = level / weight;
+    Ok((origin..origin + horizon)
+        .map(|day| {
+            let total = level * factor(day);
+            view.profile(origin, day)
+                .iter()
+                .map(|p| p * total)
+                .collect()
+        })
+        .collect())
+}
+
 fn ridge(
     history: &History,
     special: &SpecialDays,
@@ -667,6 +798,65 @@ mod tests {
             let mean = members.iter().map(|m| m.days[d][0]).sum::<f64>() / 3.0;
             assert!((f.days[d][0] - mean).abs() < 1e-9);
         }
+    }
+
+    #[test]
+    fn moving_average_skips_an_unconfigured_holiday() {
+        let first = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+        let mut days: Vec<Option<Vec<f64>>> = (0..63).map(|_| Some(vec![50.0, 50.0])).collect();
+        days[56] = Some(vec![2.0, 3.0]);
+        let h = History::from_days(first, 720, days);
+
+        let f = ModelKind::MovingAverage { weeks: 4 }
+            .forecast(&h, &SpecialDays::default(), 7)
+            .unwrap();
+
+        assert_eq!(f.days[0], vec![50.0, 50.0], "the quiet day is left out");
+    }
+
+    #[test]
+    fn local_level_follows_a_level_shift_sooner_than_same_weekday_means() {
+        // Ten weeks of a weekly pattern (weekends at a fifth), then every day 30 % busier
+        // for the last eight days.
+        let first = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+        let days: Vec<Option<Vec<f64>>> = (0..70)
+            .map(|d| {
+                let weekday = if d % 7 >= 5 { 20.0 } else { 100.0 };
+                let shift = if d >= 62 { 1.3 } else { 1.0 };
+                Some(vec![weekday * shift])
+            })
+            .collect();
+        let h = History::from_days(first, 1440, days);
+        let special = SpecialDays::default();
+
+        let level = ModelKind::LocalLevel.forecast(&h, &special, 7).unwrap();
+        let average = ModelKind::MovingAverage { weeks: 4 }
+            .forecast(&h, &special, 7)
+            .unwrap();
+
+        // Monday after the shift: truth 130, the 4-week mean still 107.5; the level has
+        // seen eight shifted days (weighing more than half) among its 28.
+        assert!((average.days[0][0] - 107.5).abs() < 1e-9);
+        assert!(level.days[0][0] > 114.0, "local level {}", level.days[0][0]);
+        assert!(level.days[0][0] < 131.0, "local level {}", level.days[0][0]);
+        // The weekday shape is kept.
+        let ratio = level.days[5][0] / level.days[0][0];
+        assert!((ratio - 0.2).abs() < 0.01, "Saturday / Monday {ratio}");
+    }
+
+    #[test]
+    fn weighted_mean_weighs_each_member() {
+        let first = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+        let member = |v: f64| Forecast {
+            first_day: first,
+            interval_min: 1440,
+            days: vec![vec![v]],
+            aht_sec: None,
+        };
+
+        let f = weighted_mean_forecast(&[member(10.0), member(20.0)], &[3.0, 1.0]);
+
+        assert!((f.days[0][0] - 12.5).abs() < 1e-12);
     }
 
     #[test]

@@ -296,7 +296,7 @@ pub fn forecast_with(
 pub struct OriginScore {
     /// Model name (`auto` rows say which model it chose).
     pub model: String,
-    /// The model `auto` used, or the model itself.
+    /// The model itself, or for `auto` the combination it used (models and weights).
     pub used: String,
     /// First forecast day.
     pub origin: NaiveDate,

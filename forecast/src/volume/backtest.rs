@@ -294,7 +294,7 @@ pub fn forecast_with(
 /// Score of one model at one origin.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OriginScore {
-    /// Model name (`auto` rows say which model it chose).
+    /// Model name (`auto` for the automatic combination).
     pub model: String,
     /// The model itself, or for `auto` the combination it used (models and weights).
     pub used: String,

@@ -264,6 +264,43 @@ pub struct WriterSettings {
     /// Files smaller than this, in bytes, are small; compaction merges them into files of
     /// about this size.
     pub compaction_target_file_size: u64,
+    /// How often each table's files that it no longer references are looked for and
+    /// deleted; `0s`: never.
+    #[serde(with = "humantime_serde")]
+    pub vacuum_interval: Duration,
+    /// How long a data file stays on storage after the table stopped referencing it (the
+    /// oldest table version a reader can still open): from 1 hour to 7 days.
+    #[serde(with = "vacuum_retention")]
+    pub vacuum_retention: Duration,
+}
+
+/// `writer.vacuum_retention`, a duration refused outside its bounds at load.
+mod vacuum_retention {
+    use std::time::Duration;
+
+    use serde::de::Error as _;
+    use serde::{Deserializer, Serializer};
+    use tenet_ingest::writer::maintenance::{MAX_VACUUM_RETENTION, MIN_VACUUM_RETENTION};
+
+    pub fn serialize<S: Serializer>(
+        retention: &Duration,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        humantime_serde::serialize(retention, serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        let retention: Duration = humantime_serde::deserialize(deserializer)?;
+        if !(MIN_VACUUM_RETENTION..=MAX_VACUUM_RETENTION).contains(&retention) {
+            // Shorter could delete a file a running query or a writer's pending commit
+            // needs; longer than the tables' deleted-file retention, their checkpoints no
+            // longer tell a removed file from an orphan.
+            return Err(D::Error::custom(
+                "must be from 1h to 7days: the oldest table version readers may still open",
+            ));
+        }
+        Ok(retention)
+    }
 }
 
 impl Default for WriterSettings {
@@ -280,6 +317,8 @@ impl Default for WriterSettings {
             compaction_interval: maintenance.compact_every.unwrap_or_default(),
             compaction_min_files: maintenance.compaction.min_files,
             compaction_target_file_size: maintenance.compaction.target_file_size,
+            vacuum_interval: maintenance.vacuum_every.unwrap_or_default(),
+            vacuum_retention: maintenance.vacuum_retention,
         }
     }
 }
@@ -303,6 +342,8 @@ impl WriterSettings {
                 min_files: self.compaction_min_files,
                 target_file_size: self.compaction_target_file_size,
             },
+            vacuum_every: Some(self.vacuum_interval).filter(|every| !every.is_zero()),
+            vacuum_retention: self.vacuum_retention,
         }
     }
 }
@@ -559,6 +600,8 @@ mod tests {
             "writer.max_latency = \"5s\"",
             "writer.checkpoint_interval = 100",
             "writer.compaction_interval = \"10m\"",
+            "writer.vacuum_interval = \"1h\"",
+            "writer.vacuum_retention = \"7days\"",
         ] {
             assert!(
                 shown.lines().any(|line| line == key),
@@ -572,7 +615,7 @@ mod tests {
         let file = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(
             file.path(),
-            "[writer]\nmax_rows = 500\nmax_latency = \"1s\"\ncheckpoint_interval = 0\ncompaction_interval = \"30s\"\ncompaction_min_files = 4\n",
+            "[writer]\nmax_rows = 500\nmax_latency = \"1s\"\ncheckpoint_interval = 0\ncompaction_interval = \"30s\"\ncompaction_min_files = 4\nvacuum_interval = \"0s\"\nvacuum_retention = \"2days\"\n",
         )
         .unwrap();
 
@@ -588,8 +631,32 @@ mod tests {
         );
         assert_eq!(maintenance.compact_every, Some(Duration::from_secs(30)));
         assert_eq!(maintenance.compaction.min_files, 4);
+        assert_eq!(maintenance.vacuum_every, None, "0s turns vacuum off");
+        assert_eq!(
+            maintenance.vacuum_retention,
+            Duration::from_secs(2 * 24 * 3600)
+        );
         let defaults = WriterSettings::default().maintenance_policy();
         assert_eq!(defaults, tenet_ingest::MaintenancePolicy::default());
+    }
+
+    #[test]
+    fn a_vacuum_retention_outside_its_bounds_is_refused_by_name() {
+        for retention in ["10m", "30days"] {
+            let file = tempfile::NamedTempFile::new().unwrap();
+            std::fs::write(
+                file.path(),
+                format!("[writer]\nvacuum_retention = \"{retention}\"\n"),
+            )
+            .unwrap();
+
+            let error = Settings::load(Some(file.path()), &Overrides::default())
+                .unwrap_err()
+                .to_string();
+
+            assert!(error.contains("writer.vacuum_retention"), "{error}");
+            assert!(error.contains("from 1h to 7days"), "{error}");
+        }
     }
 
     #[test]

@@ -17,7 +17,8 @@
 //! partitions move.
 //!
 //! [`LakeWriters`], the writers a process runs, also look after the tables they fill:
-//! [`maintenance`] checkpoints the Delta logs and compacts small files in the background.
+//! [`maintenance`] checkpoints the Delta logs, compacts small files and vacuums the files
+//! compaction replaced, in the background.
 //!
 //! The decisions are in the pure core ([`flush`], [`offsets`], [`batch`], [`assignment`],
 //! [`maintenance`]'s schedule); this module is the I/O around them.
@@ -777,5 +778,23 @@ pub fn describe_metrics() {
         "tenet_lake_compaction_duration_seconds",
         metrics::Unit::Seconds,
         "Time a committed compaction took, by table."
+    );
+    metrics::describe_counter!(
+        "tenet_lake_vacuums_total",
+        "Vacuums of files a table no longer references, by table and status (ok, error)."
+    );
+    metrics::describe_counter!(
+        "tenet_lake_vacuumed_files_total",
+        "Files a vacuum deleted after the table stopped referencing them, by table."
+    );
+    metrics::describe_counter!(
+        "tenet_lake_vacuumed_bytes_total",
+        metrics::Unit::Bytes,
+        "Bytes of the files a vacuum deleted, by table."
+    );
+    metrics::describe_histogram!(
+        "tenet_lake_vacuum_duration_seconds",
+        metrics::Unit::Seconds,
+        "Time a vacuum took, by table."
     );
 }

@@ -852,14 +852,15 @@ async fn a_checkpoint_keeps_rows_and_offsets_once_the_commits_before_it_are_gone
 }
 
 #[tokio::test]
-async fn running_writers_checkpoint_and_compact_their_tables_in_the_background() {
+async fn running_writers_checkpoint_compact_and_vacuum_their_tables_in_the_background() {
     use std::num::NonZeroU64;
 
     use tenet_ingest::{LakeWriters, MaintenancePolicy};
     use tenet_lakehouse::compaction::COMPACTION_APP_ID;
 
     // Arrange: a writer that commits within 50 ms of an event, checkpointing every 5
-    // versions and compacting every 300 ms.
+    // versions, compacting every 300 ms and vacuuming every 300 ms what compaction replaced
+    // more than three seconds ago.
     let dir = tempfile::tempdir().unwrap();
     let log = open_log(&dir.path().join("log"));
     let lake = Lake::in_dir(&dir.path().join("lake")).unwrap();
@@ -876,6 +877,9 @@ async fn running_writers_checkpoint_and_compact_their_tables_in_the_background()
         checkpoint_every: NonZeroU64::new(5),
         compact_every: Some(Duration::from_millis(300)),
         compaction: compaction_policy(),
+        vacuum_every: Some(Duration::from_millis(300)),
+        // Longer than a writer's file waits for its commit, as the configured minimum is.
+        vacuum_retention: Duration::from_secs(3),
     };
     let writers = LakeWriters::spawn(log.clone(), lake.clone(), vec![config], policy);
 
@@ -913,12 +917,13 @@ async fn running_writers_checkpoint_and_compact_their_tables_in_the_background()
             .iter()
             .map(RecordBatch::num_rows)
             .sum::<usize>();
-        if compacted && checkpointed() && landed == events.len() {
+        let vacuumed = vacuum_committed(&lake, which);
+        if compacted && checkpointed() && vacuumed && landed == events.len() {
             break calls;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "after 60 s: compacted {compacted}, checkpointed {}, landed {landed}",
+            "after 60 s: compacted {compacted}, checkpointed {}, vacuumed {vacuumed}, landed {landed}",
             checkpointed()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -935,5 +940,172 @@ async fn running_writers_checkpoint_and_compact_their_tables_in_the_background()
     let calls = table(&lake, which).await;
     assert_each_once(&read_files(&calls), &expected_ids(&events));
     assert!(every_file_sorted(&calls));
+    assert_eq!(stored_offsets(&lake).await, log_ends(&log).await);
+}
+
+/// Whether a vacuum committed to the table (it only commits when it deletes files).
+fn vacuum_committed(lake: &Lake, which: LakeTable) -> bool {
+    let log_dir = lake
+        .table_url(which)
+        .to_file_path()
+        .unwrap()
+        .join("_delta_log");
+    std::fs::read_dir(log_dir).unwrap().any(|entry| {
+        let path = entry.unwrap().path();
+        path.extension().is_some_and(|ext| ext == "json")
+            && std::fs::read_to_string(&path)
+                .unwrap_or_default()
+                .contains("\"VACUUM END\"")
+    })
+}
+
+/// The table's data files on disk, as paths relative to its root.
+fn files_on_disk(lake: &Lake, which: LakeTable) -> BTreeSet<String> {
+    let root = lake.table_url(which).to_file_path().unwrap();
+    let mut files = BTreeSet::new();
+    for partition in std::fs::read_dir(&root).unwrap() {
+        let partition = partition.unwrap();
+        let name = partition.file_name().to_string_lossy().into_owned();
+        if name.starts_with('_') || !partition.file_type().unwrap().is_dir() {
+            continue;
+        }
+        for file in std::fs::read_dir(partition.path()).unwrap() {
+            let file = file.unwrap().file_name().to_string_lossy().into_owned();
+            files.insert(format!("{name}/{file}"));
+        }
+    }
+    files
+}
+
+/// The data files the table's current version references, relative to its root.
+fn live_files(lake: &Lake, which: LakeTable, table: &DeltaTable) -> BTreeSet<String> {
+    let root = lake.table_url(which).to_file_path().unwrap();
+    table
+        .get_file_uris()
+        .unwrap()
+        .map(|uri| {
+            let path = match url::Url::parse(&uri) {
+                Ok(url) => url.to_file_path().unwrap(),
+                Err(_) => std::path::PathBuf::from(&uri),
+            };
+            path.strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_vacuum_deletes_what_compaction_replaced_once_its_retention_has_passed() {
+    use tenet_ingest::writer::maintenance::{self, MAX_VACUUM_RETENTION};
+    use tenet_lakehouse::compaction;
+
+    // Arrange: 60 small files over two days, compacted into two.
+    let dir = tempfile::tempdir().unwrap();
+    let log = open_log(&dir.path().join("log"));
+    let lake = Lake::in_dir(&dir.path().join("lake")).unwrap();
+    let which = LakeTable::Events(EventFamily::Calls);
+    let events = call_events(300);
+    land_in_small_commits(&log, &lake, &events, 10).await;
+    let small = live_files(&lake, which, &table(&lake, which).await);
+    let mut calls = table(&lake, which).await;
+    compaction::compact(&mut calls, which, &compaction_policy())
+        .await
+        .unwrap();
+    let merged = live_files(&lake, which, &table(&lake, which).await);
+    let offsets = stored_offsets(&lake).await;
+    let version = table(&lake, which).await.version().unwrap();
+    assert_eq!((small.len(), merged.len()), (60, 2));
+    assert_eq!(files_on_disk(&lake, which).len(), 62);
+    let small_bytes: u64 = small
+        .iter()
+        .map(|file| {
+            let root = lake.table_url(which).to_file_path().unwrap();
+            std::fs::metadata(root.join(file)).unwrap().len()
+        })
+        .sum();
+
+    // Act: a vacuum with the longest retention.
+    let kept = maintenance::vacuum(&lake, which, MAX_VACUUM_RETENTION)
+        .await
+        .unwrap();
+
+    // Assert: nothing deleted, nothing committed.
+    assert_eq!(kept.files_deleted, 0);
+    assert_eq!(files_on_disk(&lake, which).len(), 62);
+    assert_eq!(table(&lake, which).await.version(), Some(version));
+
+    // Arrange: a file a writer has just written and not committed yet.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let root = lake.table_url(which).to_file_path().unwrap();
+    let merged_file = merged.iter().next().unwrap();
+    let pending = merged_file.replace(".parquet", "-pending.parquet");
+    std::fs::copy(root.join(merged_file), root.join(&pending)).unwrap();
+
+    // Act: a vacuum with a retention shorter than the time since the compaction.
+    let vacuumed = maintenance::vacuum(&lake, which, Duration::from_secs(1))
+        .await
+        .unwrap();
+
+    // Assert: the replaced files are gone, the live and the pending one are not; every row
+    // reads once and the offsets are where they were.
+    assert_eq!(vacuumed.files_deleted, 60);
+    assert_eq!(vacuumed.bytes_deleted, small_bytes);
+    let mut expected_on_disk = merged.clone();
+    expected_on_disk.insert(pending);
+    assert_eq!(files_on_disk(&lake, which), expected_on_disk);
+    let calls = table(&lake, which).await;
+    assert_eq!(live_files(&lake, which, &calls), merged);
+    assert_each_once(&read_files(&calls), &expected_ids(&events));
+    assert_eq!(stored_offsets(&lake).await, offsets);
+    assert_eq!(offsets, log_ends(&log).await);
+
+    // Act: events keep coming; a restarted writer resumes from the stored offsets.
+    let more = call_events(60);
+    land_in_small_commits(&log, &lake, &more, 20).await;
+
+    // Assert
+    let mut all = expected_ids(&events);
+    all.extend(expected_ids(&more));
+    assert_each_once(&read_files(&table(&lake, which).await), &all);
+    assert_eq!(stored_offsets(&lake).await, log_ends(&log).await);
+}
+
+#[tokio::test]
+async fn a_writer_that_read_the_table_before_a_vacuum_commits_after_it() {
+    use tenet_ingest::writer::maintenance;
+    use tenet_lakehouse::compaction;
+
+    // Arrange: a compacted table, and a writer opened on it before the vacuum.
+    let dir = tempfile::tempdir().unwrap();
+    let log = open_log(&dir.path().join("log"));
+    let lake = Lake::in_dir(&dir.path().join("lake")).unwrap();
+    let which = LakeTable::Events(EventFamily::Calls);
+    let events = call_events(100);
+    land_in_small_commits(&log, &lake, &events, 10).await;
+    let mut calls = table(&lake, which).await;
+    compaction::compact(&mut calls, which, &compaction_policy())
+        .await
+        .unwrap();
+    let mut writer = LakeWriter::open(log.clone(), &lake, config(100_000))
+        .await
+        .unwrap();
+    let more = call_events(30);
+    append_events(&log, &more).await;
+    drain(&mut writer).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Act: the vacuum commits between the writer's read and its commit.
+    let vacuumed = maintenance::vacuum(&lake, which, Duration::from_millis(200))
+        .await
+        .unwrap();
+    writer.flush(FlushReason::Requested).await.unwrap();
+
+    // Assert
+    assert_eq!(vacuumed.files_deleted, 20);
+    let mut all = expected_ids(&events);
+    all.extend(expected_ids(&more));
+    assert_each_once(&read_files(&table(&lake, which).await), &all);
     assert_eq!(stored_offsets(&lake).await, log_ends(&log).await);
 }

@@ -24,8 +24,8 @@
 //!   commit it did not see fails as a concurrent transaction, so of two overlapping
 //!   compactions only the first commits.
 //!
-//! Removed files stay on storage, as Delta requires for readers of older versions, until a
-//! vacuum deletes them.
+//! Removed files stay on storage, as Delta requires for readers of older versions, until
+//! [`vacuum`](crate::vacuum) deletes them once its retention period has passed.
 
 pub mod merge;
 pub mod plan;

@@ -9,6 +9,8 @@
 //!   root URL and creates them when missing.
 //! - [`compaction`]: merging a table's small files into larger ones, sorted as the writer
 //!   sorts them, without touching its rows or the source offsets committed with them.
+//! - [`vacuum`]: deleting the files a table no longer references (those compaction replaced)
+//!   once its retention period has passed, so no reader of a recent version loses a file.
 //! - [`scope`]: [`Scope`] (a tenant, optionally some of its projects) and [`ScopedTable`],
 //!   the table provider through which every query reads the lake.
 //! - [`session`]: [`LakeReader`], the long-lived reader with its snapshot cache and memory
@@ -26,6 +28,7 @@ pub mod scope;
 pub mod session;
 pub mod sql;
 pub mod tables;
+pub mod vacuum;
 
 pub use deltalake;
 pub use scope::{Scope, ScopedTable};

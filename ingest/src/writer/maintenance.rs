@@ -1,5 +1,5 @@
-//! Keeping the tables quick to read while the writers fill them: checkpoints of the Delta log
-//! and compaction of small files, in the background.
+//! Keeping the tables quick to read while the writers fill them: checkpoints of the Delta log,
+//! compaction of small files and vacuum of the files compaction replaced, in the background.
 //!
 //! Every flush adds a commit to a table's Delta log and a file to each date partition it
 //! writes. A reader replays the log from its latest checkpoint, and a scan opens every file of
@@ -14,11 +14,17 @@
 //!   a failed one never fails a commit that already landed.
 //! - **Compaction.** Every [`MaintenancePolicy::compact_every`], the partitions that gathered
 //!   enough small files are merged ([`tenet_lakehouse::compaction`]).
+//! - **Vacuum.** Every [`MaintenancePolicy::vacuum_every`], the files the table no longer
+//!   references (those compaction replaced, and those of commits that lost a race) are
+//!   deleted from storage once they have been unreferenced for
+//!   [`MaintenancePolicy::vacuum_retention`] ([`tenet_lakehouse::vacuum`]): a reader of any
+//!   version committed within the retention still finds every file it needs.
 //!
-//! Neither moves a row or an offset. A checkpoint holds the latest `txn` action of every app
-//! id (the tables set no `delta.setTransactionRetentionDuration`, so none expires), and a
-//! compaction commit carries only its own app id: the writers read the same source offsets
-//! back, and fence each other with them, before and after either.
+//! None moves a row or an offset. A checkpoint holds the latest `txn` action of every app
+//! id (the tables set no `delta.setTransactionRetentionDuration`, so none expires), a
+//! compaction commit carries only its own app id, and a vacuum's commits carry none: the
+//! writers read the same source offsets back, and fence each other with them, before and
+//! after any of them.
 
 use std::num::NonZeroU64;
 use std::sync::Arc;
@@ -27,6 +33,7 @@ use std::time::{Duration, Instant};
 use tenet_lakehouse::compaction::{self, CompactionPolicy, CompactionSummary};
 use tenet_lakehouse::deltalake::DeltaTableError;
 use tenet_lakehouse::deltalake::checkpoints::create_checkpoint_from_table_url_and_cleanup;
+use tenet_lakehouse::vacuum::{VacuumError, VacuumSummary};
 use tenet_lakehouse::{Lake, LakeTable};
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
@@ -41,7 +48,20 @@ pub struct MaintenancePolicy {
     pub compact_every: Option<Duration>,
     /// What compaction rewrites.
     pub compaction: CompactionPolicy,
+    /// How often each table's unreferenced files are looked for and deleted; `None`: never.
+    pub vacuum_every: Option<Duration>,
+    /// How long a file stays on storage after the table stopped referencing it (at most the
+    /// tables' deleted-file retention, [`MAX_VACUUM_RETENTION`]).
+    pub vacuum_retention: Duration,
 }
+
+/// The longest vacuum retention: the deleted-file retention of the lake's tables (Delta's
+/// default, 7 days), for which their checkpoints remember a removed file.
+pub const MAX_VACUUM_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The shortest vacuum retention a deployment may configure: longer than any query, any
+/// reader's cached table state and any writer's file awaiting its commit.
+pub const MIN_VACUUM_RETENTION: Duration = Duration::from_secs(3600);
 
 impl Default for MaintenancePolicy {
     fn default() -> Self {
@@ -49,17 +69,21 @@ impl Default for MaintenancePolicy {
             checkpoint_every: NonZeroU64::new(100),
             compact_every: Some(Duration::from_secs(600)),
             compaction: CompactionPolicy::default(),
+            vacuum_every: Some(Duration::from_secs(3600)),
+            vacuum_retention: MAX_VACUUM_RETENTION,
         }
     }
 }
 
 impl MaintenancePolicy {
-    /// No checkpoints and no compaction.
+    /// No checkpoints, no compaction and no vacuum.
     pub fn none() -> Self {
         Self {
             checkpoint_every: None,
             compact_every: None,
             compaction: CompactionPolicy::default(),
+            vacuum_every: None,
+            vacuum_retention: MAX_VACUUM_RETENTION,
         }
     }
 }
@@ -128,7 +152,7 @@ impl CommitFeed {
 }
 
 /// Looks after one table until `stop` turns true: checkpoints as versions are announced on
-/// `feed`, compaction at the policy's interval. Failures are logged and retried at the next
+/// `feed`, compaction and vacuum at the policy's intervals. Failures are logged and retried at the next
 /// occasion; nothing they leave behind is visible to readers.
 pub(crate) async fn maintain(
     lake: Lake,
@@ -139,11 +163,8 @@ pub(crate) async fn maintain(
 ) {
     let mut commits = feed.subscribe();
     let mut schedule = policy.checkpoint_every.map(CheckpointSchedule::new);
-    let mut compactions = policy.compact_every.map(|every| {
-        let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        interval
-    });
+    let mut compactions = policy.compact_every.map(every);
+    let mut vacuums = policy.vacuum_every.map(every);
     loop {
         tokio::select! {
             biased;
@@ -168,8 +189,21 @@ pub(crate) async fn maintain(
                     () = compact(&lake, which, &policy.compaction, &feed) => {}
                 }
             }
+            () = tick(vacuums.as_mut()) => {
+                tokio::select! {
+                    () = stopped(&mut stop) => return,
+                    () = vacuum_in_background(&lake, which, policy.vacuum_retention) => {}
+                }
+            }
         }
     }
+}
+
+/// Ticks every `period`, the first time one `period` from now.
+fn every(period: Duration) -> tokio::time::Interval {
+    let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    interval
 }
 
 /// Completes once `stop` turns true (or its sender is gone).
@@ -218,6 +252,52 @@ async fn checkpoint_in_background(lake: &Lake, which: LakeTable, version: u64) {
         }
         Err(error) => {
             warn!(table = which.name(), version, %error, "could not checkpoint the Delta log; the next checkpoint is due after more commits");
+        }
+    }
+}
+
+/// Deletes the files of `which` that the table stopped referencing more than `retention`
+/// ago ([`tenet_lakehouse::vacuum::vacuum`]).
+///
+/// # Errors
+///
+/// When the table cannot be opened, `retention` exceeds the table's deleted-file retention,
+/// or the vacuum fails.
+pub async fn vacuum(
+    lake: &Lake,
+    which: LakeTable,
+    retention: Duration,
+) -> Result<VacuumSummary, VacuumError> {
+    let mut table = lake.open_or_create(which).await?;
+    tenet_lakehouse::vacuum::vacuum(&mut table, which, retention).await
+}
+
+async fn vacuum_in_background(lake: &Lake, which: LakeTable, retention: Duration) {
+    let started = Instant::now();
+    match vacuum(lake, which, retention).await {
+        Ok(summary) => {
+            metrics::counter!("tenet_lake_vacuums_total", "table" => which.name(), "status" => "ok")
+                .increment(1);
+            metrics::counter!("tenet_lake_vacuumed_files_total", "table" => which.name())
+                .increment(summary.files_deleted as u64);
+            metrics::counter!("tenet_lake_vacuumed_bytes_total", "table" => which.name())
+                .increment(summary.bytes_deleted);
+            metrics::histogram!("tenet_lake_vacuum_duration_seconds", "table" => which.name())
+                .record(started.elapsed().as_secs_f64());
+            if summary.files_deleted > 0 {
+                info!(
+                    table = which.name(),
+                    files_deleted = summary.files_deleted,
+                    bytes_deleted = summary.bytes_deleted,
+                    "vacuumed files the table no longer references"
+                );
+            }
+        }
+        Err(error) => {
+            metrics::counter!("tenet_lake_vacuums_total", "table" => which.name(), "status" => "error")
+                .increment(1);
+            // A failed vacuum loses nothing: the files it did not delete wait for the next.
+            warn!(table = which.name(), %error, "could not vacuum; retrying at the next interval");
         }
     }
 }

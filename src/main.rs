@@ -133,6 +133,31 @@ enum BenchCommand {
         #[arg(long, default_value = "python3")]
         python: String,
     },
+    /// Events per second (and per CPU second) from Kafka into Delta Lake exactly once,
+    /// against a raw consumer of the same topic; then end-to-end freshness.
+    Ingest {
+        /// The Kafka bootstrap servers (default: kafka.brokers of the settings).
+        #[arg(long)]
+        brokers: Option<String>,
+        /// Call events in the throughput topic.
+        #[arg(long, default_value_t = 2_000_000)]
+        events: usize,
+        /// Partitions of the benchmark topics.
+        #[arg(long, default_value_t = 6)]
+        partitions: u32,
+        /// Tenants the events belong to.
+        #[arg(long, default_value_t = 1_000)]
+        tenants: u32,
+        /// Alternating raw-consumer and lake-writer runs.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Events per second sent while freshness is measured (0 skips it).
+        #[arg(long, default_value_t = 10_000)]
+        freshness_rate: u32,
+        /// Seconds of sending while freshness is measured.
+        #[arg(long, default_value_t = 60)]
+        freshness_secs: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -338,13 +363,44 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
         } => {
             telemetry::init(&settings.log, Output::Stderr)?;
-            let figures = tenet::bench::reports(tenet::bench::ReportBench {
+            let figures = tenet::bench::reports::run(tenet::bench::reports::ReportBench {
                 events,
                 tenants,
                 dir: settings.data.dir.clone(),
                 runs,
                 reuse,
                 python,
+            })
+            .await?;
+            print(&serde_json::to_string_pretty(&figures)?)
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Ingest {
+                    brokers,
+                    events,
+                    partitions,
+                    tenants,
+                    runs,
+                    freshness_rate,
+                    freshness_secs,
+                },
+        } => {
+            telemetry::init(&settings.log, Output::Stderr)?;
+            let brokers = brokers.unwrap_or_else(|| settings.kafka.brokers.clone());
+            anyhow::ensure!(
+                !brokers.is_empty(),
+                "name the broker with --brokers or kafka.brokers"
+            );
+            let figures = tenet::bench::ingest::run(tenet::bench::ingest::IngestBench {
+                brokers,
+                events,
+                partitions,
+                tenants,
+                runs,
+                freshness_rate,
+                freshness_secs,
+                dir: settings.data.dir.join("bench-ingest"),
             })
             .await?;
             print(&serde_json::to_string_pretty(&figures)?)

@@ -96,7 +96,7 @@ group by tenant_id, event_date";
 /// # Errors
 ///
 /// Generation, lake, query or DuckDB failures.
-pub async fn reports(bench: ReportBench) -> anyhow::Result<BenchFigures> {
+pub async fn run(bench: ReportBench) -> anyhow::Result<BenchFigures> {
     let lake = Lake::in_dir(&bench.dir.join("lake"))?;
     let tenants: Vec<TenantId> = (0..bench.tenants)
         .map(|n| {
@@ -208,14 +208,7 @@ where
 }
 
 fn median_ms(times: &[Duration]) -> f64 {
-    let mut ms: Vec<f64> = times.iter().map(|t| t.as_secs_f64() * 1000.0).collect();
-    ms.sort_by(f64::total_cmp);
-    let middle = ms.len() / 2;
-    if ms.len() % 2 == 1 {
-        ms[middle]
-    } else {
-        (ms[middle - 1] + ms[middle]) / 2.0
-    }
+    super::median(times.iter().map(|t| t.as_secs_f64() * 1000.0).collect())
 }
 
 fn zipf_weights(n: usize) -> Vec<f64> {
@@ -540,7 +533,7 @@ async fn duckdb(
     table: &Path,
     tenant: TenantId,
 ) -> anyhow::Result<serde_json::Value> {
-    let script = include_str!("bench/duckdb_reports.py");
+    let script = include_str!("duckdb_reports.py");
     let output = tokio::process::Command::new(&bench.python)
         .arg("-c")
         .arg(script)

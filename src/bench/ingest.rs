@@ -494,7 +494,7 @@ async fn land(
     let table = lake
         .open_or_create(LakeTable::Events(EventFamily::Calls))
         .await?;
-    let commits = table.version().map_or(0, |v| u64::try_from(v).unwrap_or(0));
+    let commits = table.version().unwrap_or(0);
     let files = file_paths(&table)?;
     let mut ids = HashSet::with_capacity(bench.events);
     let mut rows = 0;

@@ -11,6 +11,8 @@ import duckdb
 table, tenant, runs, daily_sql = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 con = duckdb.connect()
 con.execute("set TimeZone = 'UTC'")
+# Queries over 2 s would otherwise draw a progress bar on stdout, in front of the figures.
+con.execute("set enable_progress_bar = false")
 con.execute(
     f"create view calls as select * from read_parquet('{table}/**/*.parquet', hive_partitioning = true)"
 )

@@ -538,12 +538,31 @@ fn router(
             settings.http.request_timeout,
         ))
         .layer(RequestBodyLimitLayer::new(settings.http.body_limit_bytes))
+        .layer(axum::middleware::map_response(json_body_limit))
         .layer(axum::middleware::from_fn_with_state(
             ClientAddress {
                 trust_forwarded_for: settings.http.trust_forwarded_for,
             },
             context::track,
         ))
+}
+
+/// The body limit answers an oversized body in plain text; the API answers every error in its
+/// JSON shape.
+async fn json_body_limit(response: axum::response::Response) -> axum::response::Response {
+    let json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|kind| kind.as_bytes().starts_with(b"application/json"));
+    if response.status() != StatusCode::PAYLOAD_TOO_LARGE || json {
+        return response;
+    }
+    ApiError::Invalid {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        message: "the request body is larger than the server accepts".into(),
+        field: None,
+    }
+    .into_response()
 }
 
 async fn not_found() -> ApiError {

@@ -32,8 +32,8 @@ use crate::db::{Database, now, principal_json};
 use crate::outbox::OutboxRecord;
 use crate::{enqueue, on_backend};
 
-/// The most shifts one week may hold.
-pub const MAX_SHIFTS: usize = 20_000;
+/// The most shifts one week may hold: a shift a day for 200 agents.
+pub const MAX_SHIFTS: usize = 1_400;
 /// The most activities one shift may hold.
 pub const MAX_ACTIVITIES: usize = 24;
 /// The longest shift.
@@ -47,8 +47,9 @@ pub struct NewSchedule {
     pub week_start: NaiveDate,
     /// The IANA time zone of the week and of local times (`Europe/Berlin`).
     pub time_zone: String,
-    /// Every shift of the week, at most 20,000.
-    #[schema(max_items = 20000)]
+    /// Every shift of the week, at most 1,400 (200 agents, a shift a day), so that any valid
+    /// week fits the request body limit.
+    #[schema(max_items = 1400)]
     pub shifts: Vec<NewShift>,
 }
 

@@ -122,6 +122,7 @@ pub struct ListParams {
     params(ListParams),
     responses(
         (status = 200, description = "The versions, without their shifts.", body = Vec<ScheduleSummary>),
+        (status = 422, description = "A parameter is invalid: `week_start` not a date, `include_superseded` not a boolean, `limit` outside 1 to 500.", body = ErrorBody),
     ),
     security(("bearer" = []), ("session" = []))
 )]

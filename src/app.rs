@@ -450,6 +450,11 @@ fn router(
         lockout: settings.auth.lockout,
     };
     let wfm = tenet_forecast::routes::router()
+        .merge(crate::roster::router(database.clone()))
+        .merge(crate::history::router(crate::history::HistoryState {
+            reader: reader.clone(),
+            database: database.clone(),
+        }))
         .route_layer(axum::middleware::from_fn_with_state(
             Action::WorkforcePlan,
             require_permission,

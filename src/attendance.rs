@@ -11,12 +11,13 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use crate::staff::{Staff, absence_kind};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json, Router, routing::get};
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 use tenet_events::Actor;
@@ -24,7 +25,6 @@ use tenet_lakehouse::LakeReader;
 use tenet_lakehouse::deltalake::arrow::array::{Array, AsArray};
 use tenet_lakehouse::deltalake::arrow::compute::cast;
 use tenet_lakehouse::deltalake::arrow::datatypes::{DataType, TimestampMicrosecondType};
-use tenet_ops_api::hr::{self, AbsenceStatus, Contract, Employee};
 use tenet_ops_api::rbac::{Action, authorize};
 use tenet_ops_api::routes::query::{date, known_params, uuid};
 use tenet_ops_api::{ApiError, Database};
@@ -195,43 +195,6 @@ pub fn assess(plan: &DayPlan, swipes: &[Swipe], grace: i64) -> Assessment {
     }
 }
 
-/// The scheduled intervals of `date` under the contracts (sorted by `valid_from`).
-fn scheduled(contracts: &[Contract], employee: &Employee, date: NaiveDate) -> Vec<(u32, u32)> {
-    if date < employee.hired_on || employee.left_on.is_some_and(|left| date > left) {
-        return Vec::new();
-    }
-    let Some(contract) = contracts.iter().rev().find(|c| c.valid_from <= date) else {
-        return Vec::new();
-    };
-    let pattern = &contract.work_pattern;
-    let day = match date.weekday() {
-        chrono::Weekday::Mon => &pattern.mon,
-        chrono::Weekday::Tue => &pattern.tue,
-        chrono::Weekday::Wed => &pattern.wed,
-        chrono::Weekday::Thu => &pattern.thu,
-        chrono::Weekday::Fri => &pattern.fri,
-        chrono::Weekday::Sat => &pattern.sat,
-        chrono::Weekday::Sun => &pattern.sun,
-    };
-    let minutes = |text: &str| {
-        if text == "24:00" {
-            return 24 * 60;
-        }
-        NaiveTime::parse_from_str(text, "%H:%M")
-            .map(|time| {
-                use chrono::Timelike;
-                time.hour() * 60 + time.minute()
-            })
-            .unwrap_or(0)
-    };
-    let mut intervals: Vec<(u32, u32)> = day
-        .iter()
-        .map(|opening| (minutes(&opening.from), minutes(&opening.to)))
-        .collect();
-    intervals.sort_unstable();
-    intervals
-}
-
 /// The request's period, zone and options.
 struct Period {
     first: NaiveDate,
@@ -297,34 +260,17 @@ async fn days(
     actor: &Actor,
     period: &Period,
 ) -> Result<Vec<Day>, ApiError> {
-    let tenant = actor.tenant_id;
-    let mut employees = Vec::new();
-    let mut after = None;
-    loop {
-        let page = hr::employees(&state.database, tenant, None, after, 500).await?;
-        after = page.last().map(|employee| employee.id);
-        let done = page.len() < 500;
-        employees.extend(
-            page.into_iter()
-                .filter(|employee| period.employee.is_none_or(|id| id == employee.id)),
-        );
-        if done {
-            break;
-        }
-    }
-    let absences = hr::absences(
+    let staff = Staff::load(
         &state.database,
-        tenant,
+        actor.tenant_id,
+        period.first,
+        period.last,
         period.employee,
-        Some(AbsenceStatus::Approved),
-        Some(period.first),
-        Some(period.last),
     )
     .await?;
     let swipes = swipes(state, actor, period).await?;
     let mut days = Vec::new();
-    for employee in &employees {
-        let contracts = hr::contracts(&state.database, tenant, employee.id).await?;
+    for employee in &staff.employees {
         let own: Vec<Swipe> = employee
             .badge_id
             .as_ref()
@@ -334,18 +280,10 @@ async fn days(
         let mut date = period.first;
         while date <= period.last {
             let plan = DayPlan {
-                scheduled: scheduled(&contracts, employee, date),
-                absence: absences
-                    .iter()
-                    .find(|a| {
-                        a.employee_id == employee.id && a.starts_on <= date && date <= a.ends_on
-                    })
-                    .map(|a| {
-                        serde_json::to_value(a.kind)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_owned))
-                            .unwrap_or_default()
-                    }),
+                scheduled: staff.scheduled(employee, date),
+                absence: staff
+                    .absence(employee.id, date)
+                    .map(|absence| absence_kind(absence.kind)),
             };
             let today: Vec<Swipe> = own
                 .iter()
@@ -596,6 +534,8 @@ async fn timesheet(
 
 #[cfg(test)]
 mod tests {
+    use chrono::NaiveTime;
+
     use super::*;
 
     fn at(date: NaiveDate, time: &str, direction: Direction) -> Swipe {

@@ -14,7 +14,8 @@ use tenet::telemetry::{self, Output};
 use tenet::{admin, import};
 use tenet_events::{Role, TenantId};
 use tenet_forecast::cli::{
-    ErlangArgs, ForecastArgs, ScheduleCommand, run_erlang, run_forecast, run_schedule,
+    ErlangArgs, ForecastArgs, ForecastCommand, ScheduleCommand, run_erlang, run_forecast,
+    run_schedule,
 };
 use uuid::Uuid;
 
@@ -104,7 +105,8 @@ enum Command {
     },
     /// Erlang B, C or A for one interval: evaluate an agent count or staff for targets.
     Erlang(ErlangArgs),
-    /// Forecast contact volume per interval from a history CSV, or backtest the models.
+    /// Forecast contact volume per interval from a history CSV, backtest the models, plan
+    /// staffing, or write a history CSV from the lake.
     Forecast(Box<ForecastArgs>),
     /// Shift scheduling.
     Schedule {
@@ -406,7 +408,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print(&serde_json::to_string_pretty(&figures)?)
         }
         Command::Erlang(args) => print(&run_erlang(&args)?.to_string()),
-        Command::Forecast(args) => print(&run_forecast(&args)?.to_string()),
+        Command::Forecast(args) => {
+            if let Some(ForecastCommand::History(history)) = &args.command {
+                telemetry::init(&settings.log, Output::Stderr)?;
+                let tenant: TenantId = history
+                    .tenant
+                    .parse()
+                    .map_err(|error| anyhow::anyhow!("--tenant {}: {error}", history.tenant))?;
+                let rows = tenet::history::export_csv(
+                    app::open_lake(&settings.data.dir)?,
+                    tenant,
+                    history.params(),
+                    &history.out,
+                )
+                .await?;
+                return print(&serde_json::json!({ "rows": rows, "out": history.out }).to_string());
+            }
+            print(&run_forecast(&args)?.to_string())
+        }
         Command::Schedule { command } => print(&run_schedule(&command)?.to_string()),
         Command::Migrate => {
             telemetry::init(&settings.log, Output::Stderr)?;

@@ -35,6 +35,7 @@ pub fn document(gateway: bool) -> OpenApi {
     let mut items: Vec<(&str, Value)> = vec![
         (PATH, openapi_item()),
         ("/api/v1/wfm/erlang", erlang_item()),
+        ("/api/v1/wfm/history", history_item()),
     ];
     items.extend(wfm_items());
     items.extend(report_items());
@@ -214,6 +215,52 @@ fn erlang_item() -> Value {
     })
 }
 
+fn history_item() -> Value {
+    let query = |name: &str, description: &str, required: bool, schema: Value| json!({ "name": name, "in": "query", "required": required, "description": description, "schema": schema });
+    let local_time = json!({ "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2})?)?$" });
+    let list = json!({ "type": "array", "items": { "type": "string" } });
+    json!({
+        "get": {
+            "tags": ["wfm"],
+            "summary": "Contact history from the lake, for forecasting",
+            "description": "Calls offered and their AHT per interval, as the call_intervals report counts them, in the `history` shape of `POST /api/v1/wfm/forecast`. Days between the first and last call without any get one zero row (a closed day). Needs the workforce planning permission; reads the calls of the tenant, or of their own projects for project managers.",
+            "operationId": "wfm_history",
+            "parameters": [
+                query("from", "First local day or time included.", true, local_time.clone()),
+                query("to", "First local day or time excluded.", true, local_time),
+                query("tz", "Time zone of the intervals: an IANA name or an offset like +02:00.", false, json!({ "type": "string", "default": "UTC" })),
+                query("granularity", "Interval length.", false, json!({ "type": "string", "enum": ["15min", "30min", "60min"], "default": "30min" })),
+                query("queue", "Only calls to these queues.", false, list.clone()),
+                query("project", "Only calls of these projects.", false, list)
+            ],
+            "responses": {
+                "200": {
+                    "description": "The history.",
+                    "content": { "application/json": { "schema": {
+                        "type": "object",
+                        "required": ["interval_min", "history"],
+                        "properties": {
+                            "interval_min": { "type": "integer", "enum": [15, 30, 60] },
+                            "history": { "type": "array", "items": {
+                                "type": "object",
+                                "required": ["interval_start", "contacts"],
+                                "properties": {
+                                    "interval_start": { "type": "string" },
+                                    "contacts": { "type": "number", "minimum": 0 },
+                                    "aht_sec": { "type": "number", "exclusiveMinimum": 0 }
+                                }
+                            } }
+                        }
+                    } } }
+                },
+                "422": error("A parameter is missing, malformed or unknown (`details.field` names it)."),
+                "503": error("The lake could not be read; retry shortly.")
+            },
+            "security": secured(false)
+        }
+    })
+}
+
 /// The JSON-bodied workforce routes: each takes the options of its `tenet` subcommand as a
 /// JSON object and answers what the subcommand prints.
 fn wfm_items() -> Vec<(&'static str, Value)> {
@@ -241,6 +288,12 @@ fn wfm_items() -> Vec<(&'static str, Value)> {
             "Schedule a week with breaks",
             "A weekly schedule of named operators with breaks meeting the need per interval, as `tenet schedule week` computes it.",
             "wfm_schedule_week",
+        ),
+        (
+            "/api/v1/wfm/schedule/roster",
+            "Roster a week with the tenant's employees",
+            "Solves `problem` (what `/wfm/schedule/week` takes) for the week from `week_start` in `time_zone`, then assigns the employees HR knows (everyone under a contract, those of `department_id`, or those listed in `employees` with their agent ids and preferred templates) within their contracts, work patterns and approved absences, with `min_rest_hours` (default 11) between shifts. Answers the week, every employee's shifts and unavailable days, the seats nobody could take, and under `publish` the body of `POST /api/v1/wfm/schedules`. Needs the HR read permission too.",
+            "wfm_schedule_roster",
         ),
     ]
     .into_iter()

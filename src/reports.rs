@@ -49,7 +49,16 @@ pub async fn require_scope(
     Ok(next.run(request).await)
 }
 
-async fn scope_of(database: &Database, actor: &Actor, action: Action) -> Result<Scope, ApiError> {
+/// The part of the lake `actor` may read when performing `action`: the tenant, or the
+/// projects they are members of.
+///
+/// # Errors
+/// [`ApiError::Forbidden`] when the role may not perform `action` over a tenant or projects.
+pub async fn scope_of(
+    database: &Database,
+    actor: &Actor,
+    action: Action,
+) -> Result<Scope, ApiError> {
     match rbac::authorize(actor, action)? {
         rbac::Scope::Tenant => Ok(Scope::tenant(actor.tenant_id)),
         rbac::Scope::Projects => {

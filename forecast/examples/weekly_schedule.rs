@@ -2,7 +2,7 @@
 //! breaks. The requirement comes from Erlang C (80/20, AHT 240 s) on a two-peaked intraday
 //! profile, lighter on Friday and Saturday. Prints the solve time and the schedule's figures,
 //! then assigns 200 named operators (two days off each, some on vacation, 40 h contracts,
-//! template preferences) and prints that solve time too.
+//! template preferences, 11 hours of rest between shifts) and prints that solve time too.
 //!
 //! Shifts and breaks start on a 30-minute grid; breaks are 15 or 30 minutes long and
 //! coverage is counted per 15-minute interval.
@@ -153,6 +153,7 @@ fn main() {
             max_hours: 40.0,
             min_hours: 0.0,
             preferred_templates: vec![["8h", "6h", "4h"][i % 3].to_owned()],
+            min_rest_hours: 11.0,
         })
         .collect();
     let started = Instant::now();

@@ -8,6 +8,8 @@
 //! Absences are requested (by the person or HR) and approved or rejected by HR; two absences of
 //! one person that are not rejected or cancelled never overlap.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use tenet_events::hr::{
@@ -673,6 +675,41 @@ pub async fn contracts(
         .collect()
 }
 
+/// The contracts of every employee of the tenant, by employee and then in the order they
+/// took effect.
+///
+/// # Errors
+/// Database errors.
+pub async fn tenant_contracts(
+    db: &Database,
+    tenant: TenantId,
+) -> Result<BTreeMap<Uuid, Vec<Contract>>, sqlx::Error> {
+    let rows: Vec<ContractRow> = on_backend!(db, |pool| {
+        sqlx::query_as(
+            "select id, employee_id, valid_from, hours_per_week, work_pattern, created_at \
+             from employee_contracts where tenant_id = $1 order by employee_id, valid_from",
+        )
+        .bind(tenant.as_uuid())
+        .fetch_all(pool)
+        .await?
+    });
+    let mut by_employee: BTreeMap<Uuid, Vec<Contract>> = BTreeMap::new();
+    for row in rows {
+        by_employee
+            .entry(row.employee_id)
+            .or_default()
+            .push(Contract {
+                id: row.id,
+                employee_id: row.employee_id,
+                valid_from: row.valid_from,
+                hours_per_week: row.hours_per_week,
+                work_pattern: decode("work_pattern", &row.work_pattern)?,
+                created_at: row.created_at,
+            });
+    }
+    Ok(by_employee)
+}
+
 fn wire<T: Serialize>(value: T) -> String {
     serde_json::to_value(value)
         .ok()
@@ -922,6 +959,32 @@ pub async fn absences(
         .bind(tenant.as_uuid())
         .bind(employee)
         .bind(status.map(wire))
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await?
+    });
+    rows.into_iter().map(Absence::try_from).collect()
+}
+
+/// Every approved absence of the tenant sharing a day with `from`..=`to`, all of them (a
+/// period's absences are bounded by its employees and days), by employee and first day.
+///
+/// # Errors
+/// Database errors.
+pub async fn approved_absences(
+    db: &Database,
+    tenant: TenantId,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<Absence>, sqlx::Error> {
+    let rows: Vec<AbsenceRow> = on_backend!(db, |pool| {
+        sqlx::query_as(&format!(
+            "select {ABSENCE_COLUMNS} from absences where tenant_id = $1 and status = $2 \
+             and ends_on >= $3 and starts_on <= $4 order by employee_id, starts_on, id"
+        ))
+        .bind(tenant.as_uuid())
+        .bind(wire(AbsenceStatus::Approved))
         .bind(from)
         .bind(to)
         .fetch_all(pool)

@@ -22,6 +22,7 @@ mod openapi;
 mod probes;
 mod redaction;
 mod reports;
+mod roster;
 mod schedules;
 mod security_policy;
 mod sla;

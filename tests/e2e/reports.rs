@@ -12,7 +12,7 @@ const BANK_MONTH: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../shared/data/anonymous_bank_feb1999_calls.tsv"
 );
-const FIXTURE: &str = concat!(
+pub(crate) const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/anonymous_bank_300_calls.tsv"
 );
@@ -21,7 +21,7 @@ const CHECK_SCRIPT: &str = concat!(
     "/tests/scripts/bank_call_intervals.py"
 );
 
-async fn import(dir: &Path, file: &str, tenant: &str) {
+pub(crate) async fn import(dir: &Path, file: &str, tenant: &str) {
     tenet_ok([
         "import",
         "calls",
@@ -37,7 +37,7 @@ async fn import(dir: &Path, file: &str, tenant: &str) {
     .await;
 }
 
-async fn tenant(dir: &Path, name: &str) -> String {
+pub(crate) async fn tenant(dir: &Path, name: &str) -> String {
     tenet_ok([
         "admin",
         "tenant",
@@ -49,7 +49,7 @@ async fn tenant(dir: &Path, name: &str) -> String {
     .await
 }
 
-async fn token(dir: &Path, tenant: &str, role: &str) -> String {
+pub(crate) async fn token(dir: &Path, tenant: &str, role: &str) -> String {
     tenet_ok([
         "admin",
         "token",
@@ -116,7 +116,7 @@ async fn the_bank_months_interval_report_equals_duckdb_over_the_raw_file() {
 }
 
 /// The calls of `file` the reports count as offered (answered or abandoned in the queue).
-fn offered_in(file: &str) -> u64 {
+pub(crate) fn offered_in(file: &str) -> u64 {
     std::fs::read_to_string(file)
         .unwrap()
         .lines()

@@ -81,6 +81,58 @@ pub enum ForecastCommand {
     /// Staffing plan: forecast × Erlang per interval and queue, with shrinkage and the
     /// reason for every agent count.
     Plan(PlanArgs),
+    /// Write a tenant's call history per interval from the lake as the CSV `--history`
+    /// reads: calls offered and their AHT, days without calls as closed days.
+    History(LakeHistoryArgs),
+}
+
+/// Arguments of `tenet forecast history`, which the `tenet` binary runs against the lake of
+/// its data directory.
+#[derive(Debug, Clone, Args)]
+pub struct LakeHistoryArgs {
+    /// The tenant.
+    #[arg(long)]
+    pub tenant: String,
+    /// First local day or time included: 2026-01-01 or 2026-01-01T08:00.
+    #[arg(long)]
+    pub from: String,
+    /// First local day or time excluded.
+    #[arg(long)]
+    pub to: String,
+    /// Time zone of the intervals: an IANA name or an offset like +02:00.
+    #[arg(long, default_value = "UTC")]
+    pub tz: String,
+    /// Interval length: 15min, 30min or 60min.
+    #[arg(long, default_value = "30min")]
+    pub granularity: String,
+    /// Only calls to these queues (repeatable).
+    #[arg(long)]
+    pub queue: Vec<String>,
+    /// Only calls of these projects (repeatable).
+    #[arg(long)]
+    pub project: Vec<String>,
+    /// Output CSV with `interval_start,contacts,aht_sec`.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+impl LakeHistoryArgs {
+    /// The parameters of the history, as `name=value` pairs.
+    pub fn params(&self) -> Vec<(String, String)> {
+        let mut pairs = vec![
+            ("from".to_owned(), self.from.clone()),
+            ("to".to_owned(), self.to.clone()),
+            ("tz".to_owned(), self.tz.clone()),
+            ("granularity".to_owned(), self.granularity.clone()),
+        ];
+        pairs.extend(self.queue.iter().map(|q| ("queue".to_owned(), q.clone())));
+        pairs.extend(
+            self.project
+                .iter()
+                .map(|p| ("project".to_owned(), p.clone())),
+        );
+        pairs
+    }
 }
 
 /// Arguments of `tenet forecast backtest`.
@@ -142,6 +194,9 @@ pub enum ForecastCliError {
     /// The staffing plan failed.
     #[error(transparent)]
     Plan(Box<PlanCliError>),
+    /// A subcommand that needs the lake, which this crate does not read.
+    #[error("`tenet forecast history` reads the lake: run it with the tenet binary")]
+    NeedsLake,
     /// Writing the forecast failed.
     #[error("{path}: {source}")]
     Write {
@@ -192,6 +247,9 @@ pub(crate) fn load(
 /// When called without a subcommand and without `history`, `horizon_days` or `out`, which
 /// clap requires.
 pub fn run_forecast(args: &ForecastArgs) -> Result<serde_json::Value, ForecastCliError> {
+    if let Some(ForecastCommand::History(_)) = &args.command {
+        return Err(ForecastCliError::NeedsLake);
+    }
     if let Some(ForecastCommand::Plan(p)) = &args.command {
         return run_plan(p).map_err(|e| ForecastCliError::Plan(Box::new(e)));
     }

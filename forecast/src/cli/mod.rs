@@ -10,7 +10,8 @@ pub use erlang::{
     ErlangArgs, ErlangCliError, ErlangReport, ModelArg, SlBasisArg, erlang_report, run_erlang,
 };
 pub use forecast::{
-    BacktestArgs, ForecastArgs, ForecastCliError, ForecastCommand, ForecastModelArg, run_forecast,
+    BacktestArgs, ForecastArgs, ForecastCliError, ForecastCommand, ForecastModelArg,
+    LakeHistoryArgs, run_forecast,
 };
 pub use plan::{PlanArgs, PlanCliError, PlanErlangArg, run_plan};
 pub use schedule::{CoverArgs, ScheduleCliError, ScheduleCommand, WeekArgs, run_schedule};

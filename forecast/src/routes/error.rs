@@ -44,6 +44,17 @@ impl ApiError {
         }
     }
 
+    /// The same refusal of a field nested in `parent` (`problem` makes `templates`
+    /// `problem.templates`).
+    #[must_use]
+    pub fn within(mut self, parent: &str) -> Self {
+        self.field = Some(match self.field {
+            Some(field) => format!("{parent}.{field}"),
+            None => parent.to_owned(),
+        });
+        self
+    }
+
     /// The HTTP status.
     #[must_use]
     pub fn status(&self) -> StatusCode {

@@ -252,7 +252,7 @@ pub fn parse_horizon(days: u32) -> Result<usize, ApiError> {
 }
 
 /// Runs CPU-bound work off the async workers.
-pub(super) async fn blocking<T: Send + 'static, E: Send + 'static>(
+pub async fn blocking<T: Send + 'static, E: Send + 'static>(
     work: impl FnOnce() -> Result<T, E> + Send + 'static,
 ) -> Result<T, E> {
     tokio::task::spawn_blocking(work)

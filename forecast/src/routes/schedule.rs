@@ -69,7 +69,12 @@ fn cover_error(error: CoverError) -> ApiError {
     ApiError::invalid(field, error.to_string())
 }
 
-fn check_week(problem: &mut WeeklyProblem) -> Result<(), ApiError> {
+/// Checks a weekly problem against the limits of the API and sets the default time limit.
+///
+/// # Errors
+///
+/// [`ApiError`] 422 naming the first field out of range.
+pub fn check_week(problem: &mut WeeklyProblem) -> Result<(), ApiError> {
     if problem.interval_min < 5 || 1440 % problem.interval_min != 0 {
         return Err(ApiError::invalid(
             "interval_min",
@@ -151,23 +156,26 @@ fn check_week(problem: &mut WeeklyProblem) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The refusal of a weekly problem the solver rejects or cannot solve.
+pub fn week_error(error: WeeklyError) -> ApiError {
+    let field = match &error {
+        WeeklyError::Interval(_) => Some("interval_min"),
+        WeeklyError::DayLength { .. } => Some("required"),
+        WeeklyError::Template { .. } => Some("templates"),
+        WeeklyError::Solver(_) => None,
+    };
+    match field {
+        Some(field) => ApiError::invalid(field, error.to_string()),
+        None => ApiError::unsolvable(None, error.to_string()),
+    }
+}
+
 pub(super) async fn week(headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
     let answer = async {
         let mut problem: WeeklyProblem = json_body(&headers, body)?;
         check_week(&mut problem)?;
         blocking(move || {
-            let week = problem.solve().map_err(|error| {
-                let field = match &error {
-                    WeeklyError::Interval(_) => Some("interval_min"),
-                    WeeklyError::DayLength { .. } => Some("required"),
-                    WeeklyError::Template { .. } => Some("templates"),
-                    WeeklyError::Solver(_) => None,
-                };
-                match field {
-                    Some(field) => ApiError::invalid(field, error.to_string()),
-                    None => ApiError::unsolvable(None, error.to_string()),
-                }
-            })?;
+            let week = problem.solve().map_err(week_error)?;
             Ok::<_, ApiError>(
                 serde_json::to_value(week).expect("the schedule holds numbers and names"),
             )

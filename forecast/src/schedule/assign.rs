@@ -1,8 +1,11 @@
 //! Assignment of named operators to the shifts of a weekly schedule, as an integer program:
 //! every shift seat gets one operator, nobody works twice a day or on a day they are not
-//! available (days off, vacation, sick leave), each operator stays within their working
+//! available (days off, vacation, sick leave), everybody rests at least their minimum between
+//! the end of one shift and the start of the next, each operator stays within their working
 //! days and weekly hours, minimum hours are met where possible, and preferred templates are
 //! honoured where they cost nothing else.
+
+use std::collections::HashMap;
 
 use good_lp::solvers::highs::highs;
 use good_lp::{Expression, ProblemVariables, ResolutionError, Solution, SolverModel, variable};
@@ -29,6 +32,9 @@ pub struct Operator {
     /// Templates the operator prefers.
     #[serde(default)]
     pub preferred_templates: Vec<String>,
+    /// Fewest hours between the end of one shift and the start of the next (0: no rule).
+    #[serde(default)]
+    pub min_rest_hours: f64,
 }
 
 /// One operator's shift.
@@ -130,6 +136,7 @@ pub fn assign(
         model = model.with(seats.eq(f64::from(shift.count)));
     }
     let days = schedule.coverage.len();
+    let mut cliques_by_rest: HashMap<i64, Vec<Vec<usize>>> = HashMap::new();
     for ((op, row), &s) in operators.iter().zip(&y).zip(&short) {
         let mut worked = Expression::default();
         let mut hours = Expression::default();
@@ -143,6 +150,19 @@ pub fn assign(
         }
         for day in per_day {
             model = model.with(day.leq(1.0));
+        }
+        if op.min_rest_hours > 0.0 {
+            let rest_min = (op.min_rest_hours * 60.0).round() as i64;
+            let cliques = cliques_by_rest
+                .entry(rest_min)
+                .or_insert_with(|| rest_cliques(schedule, rest_min));
+            for clique in cliques.iter() {
+                let vars: Vec<good_lp::Variable> = clique.iter().filter_map(|&j| row[j]).collect();
+                if vars.len() > 1 {
+                    let together: Expression = vars.into_iter().sum();
+                    model = model.with(together.leq(1.0));
+                }
+            }
         }
         model = model.with(worked.leq(f64::from(op.max_days)));
         model = model.with(hours.clone().leq(op.max_hours));
@@ -180,6 +200,60 @@ pub fn assign(
         operators: weeks,
         unfilled: open,
     })
+}
+
+/// Absolute start and end of shift `j` in minutes from the start of the week.
+fn span_of(schedule: &WeeklySchedule, j: usize) -> (i64, i64) {
+    let s = &schedule.shifts[j];
+    let start = s.day as i64 * 1440 + i64::from(s.start_min);
+    (start, start + i64::from(s.length_min))
+}
+
+/// Sets of shifts (indices into the schedule) of which one operator may work at most one,
+/// because any two of them leave less than `rest_min` minutes between them.
+///
+/// For each day `d` and each end time `t` of a shift on `d`, the shifts of `d` that end at or
+/// after `t` and the shifts of a later day that start before `t + rest` pairwise conflict
+/// (shifts of one day already exclude each other), and every conflicting pair lies in the set
+/// built from the earlier shift's end: these cliques state the rule exactly and more tightly
+/// than one constraint per pair.
+fn rest_cliques(schedule: &WeeklySchedule, rest_min: i64) -> Vec<Vec<usize>> {
+    let days = schedule.shifts.iter().map(|s| s.day + 1).max().unwrap_or(0);
+    let on_day =
+        |day: usize| (0..schedule.shifts.len()).filter(move |&j| schedule.shifts[j].day == day);
+    let mut cliques = Vec::new();
+    for day in 0..days {
+        let mut ends: Vec<i64> = on_day(day).map(|j| span_of(schedule, j).1).collect();
+        ends.sort_unstable();
+        ends.dedup();
+        let Some(&latest_end) = ends.last() else {
+            continue;
+        };
+        for later in day + 1..days {
+            if later as i64 * 1440 >= latest_end + rest_min {
+                break;
+            }
+            // From the earliest end up, the shifts of `d` ending at or after `t` shrink and
+            // the later shifts starting before `t + rest` grow: a set with the same later
+            // shifts as the one before it is contained in it.
+            let mut previous: Option<Vec<usize>> = None;
+            for &t in &ends {
+                let next: Vec<usize> = on_day(later)
+                    .filter(|&k| span_of(schedule, k).0 < t + rest_min)
+                    .collect();
+                if next.is_empty() || previous.as_ref() == Some(&next) {
+                    continue;
+                }
+                let mut clique: Vec<usize> = on_day(day)
+                    .filter(|&j| span_of(schedule, j).1 >= t)
+                    .collect();
+                clique.extend(&next);
+                cliques.push(clique);
+                previous = Some(next);
+            }
+        }
+    }
+    cliques
 }
 
 fn seat_of(schedule: &WeeklySchedule, j: usize, seat: usize) -> AssignedShift {
@@ -233,6 +307,7 @@ mod tests {
             max_hours: 40.0,
             min_hours: 0.0,
             preferred_templates: vec![],
+            min_rest_hours: 0.0,
         }
     }
 
@@ -283,5 +358,70 @@ mod tests {
         let result = assign(&week, &ops).unwrap();
         assert_eq!(result.operators[1].shifts[0].template, "late");
         assert_eq!(result.operators[0].shifts[0].template, "early");
+    }
+
+    #[test]
+    fn a_late_shift_is_not_followed_by_an_early_one_within_the_rest() {
+        // 14:00–22:00 on day 0, then 06:00 or 09:00 on day 1: 8 or 11 hours apart.
+        let week = schedule(vec![
+            shift(0, "late", 840, 1),
+            shift(1, "early", 360, 1),
+            shift(1, "mid", 540, 1),
+        ]);
+        let mut rested = operator("ria", vec![], 5);
+        rested.min_rest_hours = 11.0;
+        let result = assign(&week, &[rested.clone()]).unwrap();
+        let worked: Vec<(usize, &str)> = result.operators[0]
+            .shifts
+            .iter()
+            .map(|s| (s.day, s.template.as_str()))
+            .collect();
+        assert_eq!(worked, vec![(0, "late"), (1, "mid")]);
+        assert_eq!(result.unfilled.len(), 1);
+        assert_eq!(result.unfilled[0].template, "early");
+
+        // Without the rule the early seat of day 1 is as good as the mid one, and with a
+        // second operator every seat is filled, the late one never before the early one.
+        let mut other = operator("oli", vec![], 5);
+        other.min_rest_hours = 11.0;
+        let result = assign(&week, &[rested, other]).unwrap();
+        assert!(result.unfilled.is_empty());
+        for week in &result.operators {
+            let late = week.shifts.iter().any(|s| s.template == "late");
+            let early = week.shifts.iter().any(|s| s.template == "early");
+            assert!(!(late && early), "{} rests 8 hours", week.name);
+        }
+    }
+
+    #[test]
+    fn rest_cliques_hold_exactly_the_conflicting_pairs() {
+        let week = schedule(vec![
+            shift(0, "a", 600, 1), // ends 18:00
+            shift(0, "b", 840, 1), // ends 22:00
+            shift(1, "c", 360, 1), // 06:00
+            shift(1, "d", 420, 1), // 07:00
+            shift(1, "e", 600, 1), // 10:00
+            shift(2, "f", 360, 1), // 06:00
+        ]);
+        let cliques = rest_cliques(&week, 11 * 60);
+        let conflict =
+            |j: usize, k: usize| cliques.iter().any(|c| c.contains(&j) && c.contains(&k));
+        // 18:00 → 06:00 is 12 h; 22:00 → 06:00 and 07:00 are 8 and 9 h; 22:00 → 10:00 is 12 h.
+        assert!(!conflict(0, 2) && !conflict(0, 3) && !conflict(0, 4));
+        assert!(conflict(1, 2) && conflict(1, 3));
+        assert!(!conflict(1, 4));
+        // Day 1's shifts end 14:00 to 18:00: all rest 12 h or more before 06:00 on day 2.
+        assert!((2..5).all(|j| !conflict(j, 5)));
+        // Every clique is a set of pairwise conflicting shifts (or shifts of one day).
+        for clique in &cliques {
+            for &j in clique {
+                for &k in clique {
+                    let (a, b) = (&week.shifts[j], &week.shifts[k]);
+                    if a.day < b.day {
+                        assert!(span_of(&week, k).0 - span_of(&week, j).1 < 11 * 60);
+                    }
+                }
+            }
+        }
     }
 }

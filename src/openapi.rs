@@ -272,6 +272,12 @@ fn wfm_items() -> Vec<(&'static str, Value)> {
             "wfm_forecast",
         ),
         (
+            "/api/v1/wfm/reforecast",
+            "Reforecast the rest of today from today's actuals",
+            "From one day's forecast intervals (`forecast`, as `/wfm/forecast` answers them) and the contacts counted so far (`actuals`, as `/wfm/history` answers them), every interval of the day: actuals for those up to the latest actual (without a row: none came), the forecast scaled by how the elapsed intervals compare for the rest; with the factor and the day's totals before and after.",
+            "wfm_reforecast",
+        ),
+        (
             "/api/v1/wfm/plan",
             "Plan staffing across queues",
             "A staffing plan per queue and interval from forecasts, targets and shrinkage, with the reason for every count, as `tenet plan` computes it.",

@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `GET /erlang` | `tenet erlang` over a query string |
 //! | `POST /forecast` | contacts and AHT per interval from JSON history rows |
+//! | `POST /reforecast` | the rest of today from today's actuals |
 //! | `POST /plan` | a staffing plan across queues with the reason for every count |
 //! | `POST /schedule/cover` | minimum-cost shift cover (`tenet schedule cover`) |
 //! | `POST /schedule/week` | a weekly schedule with breaks (`tenet schedule week`) |
@@ -14,6 +15,7 @@ mod erlang;
 pub mod error;
 pub mod forecast;
 pub mod plan;
+pub mod reforecast;
 pub mod schedule;
 
 use axum::Router;
@@ -31,6 +33,7 @@ pub fn router() -> Router {
     Router::new()
         .route("/erlang", get(erlang::erlang))
         .route("/forecast", post(forecast::forecast))
+        .route("/reforecast", post(reforecast::handler))
         .route("/plan", post(plan::staffing_plan))
         .route("/schedule/cover", post(schedule::cover))
         .route("/schedule/week", post(schedule::week))

@@ -14,19 +14,26 @@ const PRIOR_SHARE: f64 = 0.2;
 #[must_use]
 pub fn reforecast_day(forecast: &[f64], actual_so_far: &[f64]) -> Vec<f64> {
     let elapsed = actual_so_far.len().min(forecast.len());
-    let forecast_elapsed: f64 = forecast[..elapsed].iter().sum();
-    let actual_elapsed: f64 = actual_so_far[..elapsed].iter().sum();
-    let prior = PRIOR_SHARE * forecast.iter().sum::<f64>();
-    let factor = if forecast_elapsed + prior > 0.0 {
-        (actual_elapsed + prior) / (forecast_elapsed + prior)
-    } else {
-        1.0
-    };
+    let factor = day_factor(forecast, actual_so_far);
     actual_so_far[..elapsed]
         .iter()
         .copied()
         .chain(forecast[elapsed..].iter().map(|f| f * factor))
         .collect()
+}
+
+/// The factor [`reforecast_day`] scales the remaining intervals by.
+#[must_use]
+pub fn day_factor(forecast: &[f64], actual_so_far: &[f64]) -> f64 {
+    let elapsed = actual_so_far.len().min(forecast.len());
+    let forecast_elapsed: f64 = forecast[..elapsed].iter().sum();
+    let actual_elapsed: f64 = actual_so_far[..elapsed].iter().sum();
+    let prior = PRIOR_SHARE * forecast.iter().sum::<f64>();
+    if forecast_elapsed + prior > 0.0 {
+        (actual_elapsed + prior) / (forecast_elapsed + prior)
+    } else {
+        1.0
+    }
 }
 
 #[cfg(test)]

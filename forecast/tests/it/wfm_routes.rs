@@ -360,3 +360,67 @@ async fn erlang_query_still_answers_the_classic_case() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(answer["agents"], 14);
 }
+
+#[tokio::test]
+async fn todays_forecast_is_reforecast_from_the_forecast_routes_own_rows() {
+    // Arrange: a forecast of the day after five weeks of history, as the client gets it.
+    let (status, forecast) = post(
+        "/forecast",
+        &json!({"history": history(false), "horizon_days": 1, "model": "moving-average"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{forecast}");
+    let intervals = forecast["intervals"].as_array().unwrap().clone();
+    let opening = intervals
+        .iter()
+        .position(|i| i["contacts"].as_f64().unwrap() > 0.0)
+        .unwrap();
+    // The first two open hours brought twice the contacts expected.
+    let actuals: Vec<Value> = intervals[opening..opening + 2]
+        .iter()
+        .map(|i| json!({"interval_start": i["interval_start"], "contacts": 2.0 * i["contacts"].as_f64().unwrap()}))
+        .collect();
+
+    // Act
+    let (status, day) = post(
+        "/reforecast",
+        &json!({"forecast": intervals, "actuals": actuals}),
+    )
+    .await;
+
+    // Assert: actuals kept, the rest raised by the factor, nothing lowered.
+    assert_eq!(status, StatusCode::OK, "{day}");
+    let factor = day["factor"].as_f64().unwrap();
+    assert!(factor > 1.0, "{day}");
+    let rows = day["intervals"].as_array().unwrap();
+    assert_eq!(rows.len(), intervals.len());
+    for (position, (row, planned)) in rows.iter().zip(&intervals).enumerate() {
+        let (got, expected) = (
+            row["contacts"].as_f64().unwrap(),
+            planned["contacts"].as_f64().unwrap(),
+        );
+        if position < opening + 2 {
+            assert_eq!(row["elapsed"], true);
+            // Closed hours before the opening elapsed without contacts.
+            let actual = if position >= opening {
+                2.0 * expected
+            } else {
+                0.0
+            };
+            assert_eq!(got, actual, "{row}");
+        } else {
+            assert_eq!(row["elapsed"], false);
+            assert!((got - expected * factor).abs() < 1e-9, "{row}");
+        }
+    }
+    assert!(day["reforecast_total"].as_f64().unwrap() > day["forecast_total"].as_f64().unwrap());
+
+    // An actual outside the day is named.
+    let (status, refused) = post(
+        "/reforecast",
+        &json!({"forecast": intervals, "actuals": [{"interval_start": "1999-01-01T08:00:00", "contacts": 1}]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(field(&refused), "actuals[0].interval_start");
+}

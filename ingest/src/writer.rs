@@ -717,6 +717,7 @@ async fn commit(
         .with_cleanup_expired_logs(Some(false));
     let mut writer = RecordBatchWriter::for_table(table)
         .map_err(delta)?
+        .with_writer_properties(tenet_lakehouse::tables::writer_properties())
         .with_commit_properties(properties);
     let rows = batch.as_ref().map_or(0, RecordBatch::num_rows);
     if let Some(batch) = batch {

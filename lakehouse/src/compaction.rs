@@ -307,8 +307,9 @@ async fn rewrite(
         sources.push(reader);
     }
     let days = days_since_epoch(date)?;
-    let mut writer =
-        RecordBatchWriter::for_table(table)?.with_target_file_size(policy.target_file_size);
+    let mut writer = RecordBatchWriter::for_table(table)?
+        .with_target_file_size(policy.target_file_size)
+        .with_writer_properties(crate::tables::writer_properties());
     for batch in SortedMerge::new(sources, which.sort_columns(), BATCH_ROWS) {
         let batch = with_partition_column(batch?, days)?;
         writer.write(batch).await?;

@@ -14,6 +14,8 @@ use std::sync::{Arc, LazyLock};
 use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use deltalake::kernel::StructType;
 use deltalake::kernel::engine::arrow_conversion::TryIntoKernel as _;
+use deltalake::parquet::basic::Compression;
+use deltalake::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use deltalake::{DeltaTable, DeltaTableError};
 use tenet_events::EventFamily;
 use tenet_events::row::PARTITION_COLUMN;
@@ -112,6 +114,24 @@ impl LakeTable {
             LakeTable::DeadLetters => &[],
         }
     }
+}
+
+/// The most rows of one Parquet row group in the lake's files.
+///
+/// A day's file holds many tenants sorted by tenant; row groups of this size put a tenant's
+/// rows of the day in one or two of them, which a tenant-scoped scan keeps while row-group
+/// statistics let it skip the rest. Parquet's default of 1,048,576 rows would make a scan of
+/// one tenant read the rows of hundreds of others.
+pub const ROW_GROUP_ROWS: usize = 65_536;
+
+/// How every file of the lake is written: Snappy pages, min/max statistics per page (the
+/// page index, for pruning inside a row group) and row groups of [`ROW_GROUP_ROWS`].
+pub fn writer_properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_max_row_group_size(ROW_GROUP_ROWS)
+        .build()
 }
 
 /// Why a lake table could not be opened or created.

@@ -384,7 +384,8 @@ async fn generate(
     let tenant_names: Vec<String> = tenants.iter().map(ToString::to_string).collect();
     for day in 0..MONTH_DAYS {
         let date = first + chrono::Duration::days(i64::from(day));
-        let mut writer = RecordBatchWriter::for_table(&table)?;
+        let mut writer = RecordBatchWriter::for_table(&table)?
+            .with_writer_properties(tenet_lakehouse::tables::writer_properties());
         let mut columns = Columns::new();
         for (index, tenant) in tenant_names.iter().enumerate() {
             // Rows of one tenant end up together, in tenant order: files cluster by tenant.

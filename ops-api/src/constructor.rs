@@ -33,7 +33,7 @@ pub fn valid_key(key: &str) -> bool {
 }
 
 /// A kind of request a project takes ("meter reading", "outage", "billing question").
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RequestType {
     /// Its id.
     pub id: Uuid,
@@ -43,8 +43,58 @@ pub struct RequestType {
     pub name: String,
     /// Whether new tickets may have it.
     pub active: bool,
+    /// The specialists (executors) its new tickets are routed to when they are created without
+    /// an assignee: the one with the fewest unfinished tickets, the first listed among equals.
+    pub specialists: Vec<Uuid>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
+    /// Its version: send it back with a change.
+    pub version: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct RequestTypeRow {
+    id: Uuid,
+    key: String,
+    name: String,
+    active: bool,
+    specialists: String,
+    created_at: DateTime<Utc>,
+    version: i64,
+}
+
+impl TryFrom<RequestTypeRow> for RequestType {
+    type Error = sqlx::Error;
+
+    fn try_from(row: RequestTypeRow) -> Result<Self, Self::Error> {
+        Ok(Self {
+            id: row.id,
+            key: row.key,
+            name: row.name,
+            active: row.active,
+            specialists: serde_json::from_str(&row.specialists).map_err(|error| {
+                sqlx::Error::ColumnDecode {
+                    index: "specialists".into(),
+                    source: Box::new(error),
+                }
+            })?,
+            created_at: row.created_at,
+            version: row.version,
+        })
+    }
+}
+
+const REQUEST_TYPE_COLUMNS: &str = "id, key, name, active, specialists, created_at, version";
+
+/// What a change of a request type sets; `None` keeps the current value.
+#[derive(Debug, Clone, Default)]
+pub struct RequestTypeChange {
+    /// A new name.
+    pub name: Option<String>,
+    /// Whether new tickets may have it.
+    pub active: Option<bool>,
+    /// The new specialists, in order.
+    pub specialists: Option<Vec<Uuid>>,
 }
 
 /// What kind of value a field holds.
@@ -140,7 +190,7 @@ impl TryFrom<FieldRow> for Field {
 const FIELD_COLUMNS: &str =
     "id, key, label, kind, required, choices, active, created_at, updated_at, version";
 
-/// Adds a request type to `project`.
+/// Adds a request type to `project`, routing its new tickets to `specialists`.
 ///
 /// # Errors
 /// A unique violation when the key is taken in the project; database errors.
@@ -150,24 +200,29 @@ pub async fn add_request_type(
     project: Uuid,
     key: String,
     name: String,
+    specialists: Vec<Uuid>,
 ) -> Result<RequestType, sqlx::Error> {
     let created = RequestType {
         id: Uuid::now_v7(),
         key,
         name,
         active: true,
+        specialists,
         created_at: now(),
+        version: 1,
     };
+    let specialists = serde_json::to_string(&created.specialists).unwrap_or_else(|_| "[]".into());
     on_backend!(db, |pool| {
         sqlx::query(
-            "insert into request_types (id, tenant_id, project_id, key, name, created_at) \
-             values ($1, $2, $3, $4, $5, $6)",
+            "insert into request_types (id, tenant_id, project_id, key, name, specialists, created_at) \
+             values ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(created.id)
         .bind(tenant.as_uuid())
         .bind(project)
         .bind(&created.key)
         .bind(&created.name)
+        .bind(&specialists)
         .bind(created.created_at)
         .execute(pool)
         .await?;
@@ -184,16 +239,111 @@ pub async fn request_types(
     tenant: TenantId,
     project: Uuid,
 ) -> Result<Vec<RequestType>, sqlx::Error> {
-    Ok(on_backend!(db, |pool| {
-        sqlx::query_as(
-            "select id, key, name, active, created_at from request_types \
-             where tenant_id = $1 and project_id = $2 order by key",
-        )
+    let rows: Vec<RequestTypeRow> = on_backend!(db, |pool| {
+        sqlx::query_as(&format!(
+            "select {REQUEST_TYPE_COLUMNS} from request_types \
+             where tenant_id = $1 and project_id = $2 order by key"
+        ))
         .bind(tenant.as_uuid())
         .bind(project)
         .fetch_all(pool)
         .await?
-    }))
+    });
+    rows.into_iter().map(RequestType::try_from).collect()
+}
+
+/// Applies `change` to the request type `id` of `project` if it is still at
+/// `expected_version`; `None` when there is no such type at that version.
+///
+/// # Errors
+/// Database errors.
+pub async fn update_request_type(
+    db: &Database,
+    tenant: TenantId,
+    project: Uuid,
+    id: Uuid,
+    expected_version: i64,
+    change: RequestTypeChange,
+) -> Result<Option<RequestType>, sqlx::Error> {
+    let specialists = change
+        .specialists
+        .map(|ids| serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into()));
+    let row: Option<RequestTypeRow> = on_backend!(db, |pool| {
+        sqlx::query_as(&format!(
+            "update request_types set name = coalesce($5, name), active = coalesce($6, active), \
+             specialists = coalesce($7, specialists), version = version + 1 \
+             where tenant_id = $1 and project_id = $2 and id = $3 and version = $4 \
+             returning {REQUEST_TYPE_COLUMNS}"
+        ))
+        .bind(tenant.as_uuid())
+        .bind(project)
+        .bind(id)
+        .bind(expected_version)
+        .bind(change.name)
+        .bind(change.active)
+        .bind(specialists)
+        .fetch_optional(pool)
+        .await?
+    });
+    row.map(RequestType::try_from).transpose()
+}
+
+/// Who a new ticket of `request_type` in `project` is routed to: of the type's specialists, the
+/// one with the fewest tickets not yet solved or closed, the first listed among equals; `None`
+/// when the type has no specialists.
+///
+/// # Errors
+/// Database errors.
+pub async fn route(
+    db: &Database,
+    tenant: TenantId,
+    project: Uuid,
+    request_type: &str,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    let specialists: Option<String> = on_backend!(db, |pool| {
+        sqlx::query_scalar(
+            "select specialists from request_types \
+             where tenant_id = $1 and project_id = $2 and key = $3",
+        )
+        .bind(tenant.as_uuid())
+        .bind(project)
+        .bind(request_type)
+        .fetch_optional(pool)
+        .await?
+    });
+    let specialists: Vec<Uuid> = specialists
+        .map(|json| serde_json::from_str(&json))
+        .transpose()
+        .map_err(|error| sqlx::Error::ColumnDecode {
+            index: "specialists".into(),
+            source: Box::new(error),
+        })?
+        .unwrap_or_default();
+    if specialists.is_empty() {
+        return Ok(None);
+    }
+    let placeholders: Vec<String> = (0..specialists.len())
+        .map(|i| format!("${}", i + 2))
+        .collect();
+    let sql = format!(
+        "select assignee_id, count(*) from tickets \
+         where tenant_id = $1 and assignee_id in ({}) and status not in ('solved', 'closed') \
+         group by assignee_id",
+        placeholders.join(", ")
+    );
+    let loads: Vec<(Uuid, i64)> = on_backend!(db, |pool| {
+        let mut query = sqlx::query_as(&sql).bind(tenant.as_uuid());
+        for specialist in &specialists {
+            query = query.bind(*specialist);
+        }
+        query.fetch_all(pool).await?
+    });
+    let load: BTreeMap<Uuid, i64> = loads.into_iter().collect();
+    Ok(specialists
+        .iter()
+        .enumerate()
+        .min_by_key(|&(order, id)| (load.get(id).copied().unwrap_or(0), order))
+        .map(|(_, &id)| id))
 }
 
 /// A new field, already validated.

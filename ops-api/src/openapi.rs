@@ -230,6 +230,7 @@ pub enum PrincipalSchema {
         routes::projects::get,
         routes::projects::add_member,
         routes::projects::request_types,
+        routes::projects::update_request_type,
         routes::projects::add_request_type,
         routes::projects::fields,
         routes::projects::add_field,

@@ -18,6 +18,7 @@ use tenet_events::{Actor, Envelope, OccurredAt, Role, TraceContext};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::constructor;
 use crate::db::{Database, now, principal_json, stored};
 use crate::outbox::OutboxRecord;
 use crate::rbac::Scope;
@@ -237,7 +238,10 @@ fn ticket_id(id: Uuid) -> TicketId {
     TicketId::parse(id.to_string()).expect("a UUID is a valid ticket id")
 }
 
-/// Creates a ticket, numbering it within the tenant.
+/// Creates a ticket, numbering it within the tenant. A ticket created without an assignee is
+/// routed to a specialist of its request type, when the type has them
+/// ([`constructor::route`]); an assignment at creation is published as `ticket.assigned`
+/// after `ticket.created`.
 ///
 /// # Errors
 /// [`TicketError::UnknownAssignee`] for an assignee outside the tenant; database errors.
@@ -245,10 +249,18 @@ pub async fn create(
     db: &Database,
     actor: &Actor,
     trace: Option<&TraceContext>,
-    new: NewTicket,
+    mut new: NewTicket,
 ) -> Result<Ticket, TicketError> {
     if let Some(assignee) = new.assignee_id {
         ensure_assignee(db, actor, assignee).await?;
+    } else if let Some(request_type) = &new.request_type
+        && let Some(specialist) =
+            constructor::route(db, actor.tenant_id, new.project_id, request_type).await?
+    {
+        // A specialist deactivated since the type was configured is passed over.
+        if ensure_assignee(db, actor, specialist).await.is_ok() {
+            new.assignee_id = Some(specialist);
+        }
     }
     // Microseconds, as PostgreSQL stores them, so answers match later reads.
     let now = now();
@@ -279,6 +291,20 @@ pub async fn create(
         },
     );
     let record = OutboxRecord::new(&envelope, trace);
+    let assigned = new.assignee_id.and_then(agent).map(|assignee_id| {
+        let event = Envelope::new(
+            actor.tenant_id,
+            envelope.occurred_at,
+            TicketAssigned {
+                ticket_id: ticket_id(id),
+                assignee_id,
+                previous_assignee_id: None,
+                queue_id: None,
+                project_id: ProjectId::parse(new.project_id.to_string()).ok(),
+            },
+        );
+        OutboxRecord::new(&event, trace)
+    });
     let number: i64 = on_backend!(db, |pool| {
         let mut tx = pool.begin().await?;
         let number: i64 = sqlx::query_scalar(
@@ -329,6 +355,9 @@ pub async fn create(
         .execute(&mut *tx)
         .await?;
         enqueue!(&mut *tx, &record)?;
+        if let Some(assigned) = &assigned {
+            enqueue!(&mut *tx, assigned)?;
+        }
         tx.commit().await?;
         number
     });

@@ -115,3 +115,88 @@ async fn tickets_carry_the_request_types_and_fields_their_project_defines() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn new_tickets_of_a_request_type_go_to_its_least_loaded_specialist() {
+    on_both(async |world: World| {
+        // Arrange: an outage type routed to two executors, Ivan first.
+        let ivan = world.user("ivan@acme.test", "executor").await;
+        let olga = world.user("olga@acme.test", "executor").await;
+        let types = format!("/projects/{}/request-types", world.project);
+        let (status, outage) = world
+            .call(Method::POST, &types, &world.admin, Some(json!({"key": "outage", "name": "Outage", "specialists": [ivan, olga]})))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{outage}");
+        assert_eq!(outage["specialists"], json!([ivan, olga]));
+        let create = async |request_type: Option<&str>, assignee: Option<&str>| {
+            let mut body = json!({"project_id": world.project, "subject": "No power", "channel": "voice"});
+            if let Some(kind) = request_type {
+                body["request_type"] = kind.into();
+            }
+            if let Some(user) = assignee {
+                body["assignee_id"] = user.into();
+            }
+            let (status, ticket) = world.call(Method::POST, "/tickets", &world.admin, Some(body)).await;
+            assert_eq!(status, StatusCode::CREATED, "{ticket}");
+            ticket
+        };
+
+        // Act: four outages, one of them assigned by hand, and one ticket of no type.
+        let first = create(Some("outage"), None).await;
+        let second = create(Some("outage"), None).await;
+        let by_hand = create(Some("outage"), Some(&olga)).await;
+        let untyped = create(None, None).await;
+        let fourth = create(Some("outage"), None).await;
+
+        // Assert: equal loads go to the first listed, then to whoever has fewer open tickets.
+        assert_eq!(first["assignee_id"], ivan.as_str());
+        assert_eq!(second["assignee_id"], olga.as_str());
+        assert_eq!(by_hand["assignee_id"], olga.as_str(), "an explicit assignee stands");
+        assert_eq!(untyped["assignee_id"], Value::Null);
+        assert_eq!(fourth["assignee_id"], ivan.as_str(), "olga has two open, ivan one: {fourth}");
+
+        // Each assignment at creation is published after its ticket.created.
+        let events: Vec<Value> = world
+            .outbox_events()
+            .await
+            .iter()
+            .map(|envelope| serde_json::to_value(envelope).unwrap())
+            .collect();
+        let assigned: Vec<(&str, &str)> = events
+            .iter()
+            .filter(|e| e["type"] == "ticket.assigned")
+            .map(|e| (e["data"]["ticket_id"].as_str().unwrap(), e["data"]["assignee_id"].as_str().unwrap()))
+            .collect();
+        let id = |t: &Value| t["id"].as_str().unwrap().to_owned();
+        assert_eq!(
+            assigned,
+            [(id(&first).as_str(), ivan.as_str()), (id(&second).as_str(), olga.as_str()), (id(&by_hand).as_str(), olga.as_str()), (id(&fourth).as_str(), ivan.as_str())]
+        );
+
+        // Changing the specialists is versioned; a stale version is refused.
+        let path = format!("{types}/{}", outage["id"].as_str().unwrap());
+        let (status, changed) = world.call(Method::PATCH, &path, &world.admin, Some(json!({"version": 1, "specialists": [olga]}))).await;
+        assert_eq!(status, StatusCode::OK, "{changed}");
+        assert_eq!((changed["version"].as_i64(), &changed["specialists"]), (Some(2), &json!([olga])));
+        let (status, stale) = world.call(Method::PATCH, &path, &world.admin, Some(json!({"version": 1, "specialists": []}))).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{stale}");
+        assert_eq!(create(Some("outage"), None).await["assignee_id"], olga.as_str());
+
+        // Refusals name the specialist at fault; operators do not configure projects.
+        for (body, field) in [
+            (json!({"key": "leak", "name": "Leak", "specialists": [ivan, ivan]}), "specialists[1]"),
+            (json!({"key": "leak", "name": "Leak", "specialists": ["0190b3a4-0000-7000-8000-000000000000"]}), "specialists[0]"),
+        ] {
+            let (status, refused) = world.call(Method::POST, &types, &world.admin, Some(body)).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+            assert_eq!(refused["error"]["details"]["field"], field, "{refused}");
+        }
+        let operator = world.role_token(tenet_events::Role::Operator).await;
+        let (status, _) = world.call(Method::PATCH, &path, &operator, Some(json!({"version": 2, "active": false}))).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let intruder = world.intruder(tenet_events::Role::Admin).await;
+        let (status, _) = world.call(Method::PATCH, &path, &intruder, Some(json!({"version": 2, "active": false}))).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    })
+    .await;
+}

@@ -59,6 +59,10 @@ pub fn router(db: Database, auth: AuthSettings) -> Router {
             get(projects::request_types).post(projects::add_request_type),
         )
         .route(
+            "/projects/{id}/request-types/{type_id}",
+            patch(projects::update_request_type),
+        )
+        .route(
             "/projects/{id}/fields",
             get(projects::fields).post(projects::add_field),
         )

@@ -13,7 +13,9 @@ use uuid::Uuid;
 
 use super::tickets::text;
 use super::{OpsState, user_of};
-use crate::constructor::{self, Field, FieldChange, FieldKind, NewField, RequestType};
+use crate::constructor::{
+    self, Field, FieldChange, FieldKind, NewField, RequestType, RequestTypeChange,
+};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ChildPath, PathId, object};
 use crate::projects::{self, Project, ProjectKey};
@@ -315,6 +317,45 @@ pub struct NewRequestType {
     /// Its name: 1 to 200 characters after trimming.
     #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     name: String,
+    /// Active users its new tickets are routed to when created without an assignee: the one
+    /// with the fewest unfinished tickets, the first listed among equals (at most 50).
+    #[serde(default)]
+    #[schema(max_items = 50)]
+    specialists: Vec<Uuid>,
+}
+
+/// The most specialists of one request type.
+const MAX_SPECIALISTS: usize = 50;
+
+/// Checks that `ids` are distinct active users of the tenant; errors name `specialists[i]`.
+async fn checked_specialists(
+    state: &OpsState,
+    actor: &Actor,
+    ids: Vec<Uuid>,
+) -> Result<Vec<Uuid>, ApiError> {
+    if ids.len() > MAX_SPECIALISTS {
+        return Err(ApiError::invalid_field(
+            "specialists",
+            format!("a request type has at most {MAX_SPECIALISTS} specialists"),
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    for (i, id) in ids.iter().enumerate() {
+        let field = format!("specialists[{i}]");
+        if !seen.insert(*id) {
+            return Err(ApiError::invalid_field(field, "the user is listed twice"));
+        }
+        match users::get(&state.db, actor.tenant_id, *id).await? {
+            Some(user) if user.active => {}
+            _ => {
+                return Err(ApiError::invalid_field(
+                    field,
+                    format!("{id} is not an active user of this tenant"),
+                ));
+            }
+        }
+    }
+    Ok(ids)
 }
 
 /// Add a request type to a project
@@ -340,10 +381,99 @@ pub async fn add_request_type(
     let project = visible_project(&state, &actor, Action::ProjectManage, id).await?;
     let key = key(&body.key)?;
     let name = text("name", &body.name, 1, 200)?;
-    let created = constructor::add_request_type(&state.db, actor.tenant_id, project.id, key, name)
-        .await
-        .map_err(key_taken)?;
+    let specialists = checked_specialists(&state, &actor, body.specialists).await?;
+    let created = constructor::add_request_type(
+        &state.db,
+        actor.tenant_id,
+        project.id,
+        key,
+        name,
+        specialists,
+    )
+    .await
+    .map_err(key_taken)?;
     Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// A change to a request type, based on the version the caller saw.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateRequestTypeBody {
+    /// The request type's `version` the change is based on.
+    version: i64,
+    /// The new name.
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    name: Option<String>,
+    /// `false` retires the type (tickets keep it), `true` brings it back.
+    #[serde(default)]
+    active: Option<bool>,
+    /// The new specialists, in order; `[]` stops routing.
+    #[serde(default)]
+    #[schema(max_items = 50)]
+    specialists: Option<Vec<Uuid>>,
+}
+
+/// Change a request type
+#[utoipa::path(
+    patch,
+    path = "/api/v1/projects/{id}/request-types/{type_id}",
+    tag = "projects",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The project's id."),
+        ("type_id" = uuid::Uuid, Path, description = "The request type's id."),
+    ),
+    request_body = UpdateRequestTypeBody,
+    responses(
+        (status = 200, description = "The changed request type.", body = RequestType),
+        (status = 404, description = "No such project or request type.", body = ErrorBody),
+        (status = 409, description = "Someone changed the request type since `version`.", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = []))
+)]
+pub async fn update_request_type(
+    State(state): State<OpsState>,
+    Extension(actor): Extension<Actor>,
+    path: ChildPath,
+    ApiJson(body): ApiJson<UpdateRequestTypeBody>,
+) -> Result<Json<RequestType>, ApiError> {
+    let project = visible_project(&state, &actor, Action::ProjectManage, path.parent).await?;
+    let current = constructor::request_types(&state.db, actor.tenant_id, project.id)
+        .await?
+        .into_iter()
+        .find(|kind| kind.id == path.child)
+        .ok_or_else(|| ApiError::NotFound("no such request type in this project".into()))?;
+    let conflict = |version: i64| {
+        ApiError::Conflict(format!(
+            "the request type was changed by someone else (now at version {version}); reload it and retry"
+        ))
+    };
+    if current.version != body.version {
+        return Err(conflict(current.version));
+    }
+    let specialists = match body.specialists {
+        Some(ids) => Some(checked_specialists(&state, &actor, ids).await?),
+        None => None,
+    };
+    let change = RequestTypeChange {
+        name: body
+            .name
+            .map(|name| text("name", &name, 1, 200))
+            .transpose()?,
+        active: body.active,
+        specialists,
+    };
+    constructor::update_request_type(
+        &state.db,
+        actor.tenant_id,
+        project.id,
+        current.id,
+        body.version,
+        change,
+    )
+    .await?
+    .map(Json)
+    .ok_or_else(|| conflict(current.version + 1))
 }
 
 /// List a project's request types

@@ -267,9 +267,10 @@ async fn operator_signs_in_and_works_a_ticket_through_its_workflow() {
         assert_eq!(history[1]["actor"]["kind"], "user");
 
         let types: Vec<String> = world.outbox_events().await.iter().map(|e| e.event_type().as_str().to_owned()).collect();
+        // The first ticket was created assigned to the operator: its assignment is published too.
         assert_eq!(
             types,
-            ["ticket.created", "ticket.created", "ticket.status_changed", "ticket.closed", "ticket.reopened", "ticket.commented"]
+            ["ticket.created", "ticket.assigned", "ticket.created", "ticket.status_changed", "ticket.closed", "ticket.reopened", "ticket.commented"]
         );
 
         let logout = as_operator(Method::POST, "/auth/logout").header("x-csrf-token", &csrf).send().await.unwrap();

@@ -300,25 +300,21 @@ pub async fn route(
     project: Uuid,
     request_type: &str,
 ) -> Result<Option<Uuid>, sqlx::Error> {
-    let specialists: Option<String> = on_backend!(db, |pool| {
-        sqlx::query_scalar(
-            "select specialists from request_types \
-             where tenant_id = $1 and project_id = $2 and key = $3",
-        )
+    let row: Option<RequestTypeRow> = on_backend!(db, |pool| {
+        sqlx::query_as(&format!(
+            "select {REQUEST_TYPE_COLUMNS} from request_types \
+             where tenant_id = $1 and project_id = $2 and key = $3"
+        ))
         .bind(tenant.as_uuid())
         .bind(project)
         .bind(request_type)
         .fetch_optional(pool)
         .await?
     });
-    let specialists: Vec<Uuid> = specialists
-        .map(|json| serde_json::from_str(&json))
-        .transpose()
-        .map_err(|error| sqlx::Error::ColumnDecode {
-            index: "specialists".into(),
-            source: Box::new(error),
-        })?
-        .unwrap_or_default();
+    let specialists = match row {
+        Some(row) => RequestType::try_from(row)?.specialists,
+        None => return Ok(None),
+    };
     if specialists.is_empty() {
         return Ok(None);
     }

@@ -587,6 +587,24 @@ struct ContractRow {
     created_at: DateTime<Utc>,
 }
 
+impl TryFrom<ContractRow> for Contract {
+    type Error = sqlx::Error;
+
+    fn try_from(row: ContractRow) -> Result<Self, Self::Error> {
+        Ok(Contract {
+            id: row.id,
+            employee_id: row.employee_id,
+            valid_from: row.valid_from,
+            hours_per_week: row.hours_per_week,
+            work_pattern: decode("work_pattern", &row.work_pattern)?,
+            created_at: row.created_at,
+        })
+    }
+}
+
+const CONTRACT_COLUMNS: &str =
+    "id, employee_id, valid_from, hours_per_week, work_pattern, created_at";
+
 /// Records a contract of `employee` from `valid_from`.
 ///
 /// # Errors
@@ -652,27 +670,16 @@ pub async fn contracts(
     employee: Uuid,
 ) -> Result<Vec<Contract>, sqlx::Error> {
     let rows: Vec<ContractRow> = on_backend!(db, |pool| {
-        sqlx::query_as(
-            "select id, employee_id, valid_from, hours_per_week, work_pattern, created_at \
-             from employee_contracts where tenant_id = $1 and employee_id = $2 order by valid_from",
-        )
+        sqlx::query_as(&format!(
+            "select {CONTRACT_COLUMNS} from employee_contracts \
+             where tenant_id = $1 and employee_id = $2 order by valid_from"
+        ))
         .bind(tenant.as_uuid())
         .bind(employee)
         .fetch_all(pool)
         .await?
     });
-    rows.into_iter()
-        .map(|row| {
-            Ok(Contract {
-                id: row.id,
-                employee_id: row.employee_id,
-                valid_from: row.valid_from,
-                hours_per_week: row.hours_per_week,
-                work_pattern: decode("work_pattern", &row.work_pattern)?,
-                created_at: row.created_at,
-            })
-        })
-        .collect()
+    rows.into_iter().map(Contract::try_from).collect()
 }
 
 /// The contracts of every employee of the tenant, by employee and then in the order they
@@ -685,27 +692,21 @@ pub async fn tenant_contracts(
     tenant: TenantId,
 ) -> Result<BTreeMap<Uuid, Vec<Contract>>, sqlx::Error> {
     let rows: Vec<ContractRow> = on_backend!(db, |pool| {
-        sqlx::query_as(
-            "select id, employee_id, valid_from, hours_per_week, work_pattern, created_at \
-             from employee_contracts where tenant_id = $1 order by employee_id, valid_from",
-        )
+        sqlx::query_as(&format!(
+            "select {CONTRACT_COLUMNS} from employee_contracts \
+             where tenant_id = $1 order by employee_id, valid_from"
+        ))
         .bind(tenant.as_uuid())
         .fetch_all(pool)
         .await?
     });
     let mut by_employee: BTreeMap<Uuid, Vec<Contract>> = BTreeMap::new();
     for row in rows {
+        let contract = Contract::try_from(row)?;
         by_employee
-            .entry(row.employee_id)
+            .entry(contract.employee_id)
             .or_default()
-            .push(Contract {
-                id: row.id,
-                employee_id: row.employee_id,
-                valid_from: row.valid_from,
-                hours_per_week: row.hours_per_week,
-                work_pattern: decode("work_pattern", &row.work_pattern)?,
-                created_at: row.created_at,
-            });
+            .push(contract);
     }
     Ok(by_employee)
 }

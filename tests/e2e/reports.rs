@@ -21,7 +21,7 @@ const CHECK_SCRIPT: &str = concat!(
     "/tests/scripts/bank_call_intervals.py"
 );
 
-pub(crate) async fn import(dir: &Path, file: &str, tenant: &str) {
+async fn import(dir: &Path, file: &str, tenant: &str) {
     tenet_ok([
         "import",
         "calls",
@@ -37,7 +37,7 @@ pub(crate) async fn import(dir: &Path, file: &str, tenant: &str) {
     .await;
 }
 
-pub(crate) async fn tenant(dir: &Path, name: &str) -> String {
+async fn tenant(dir: &Path, name: &str) -> String {
     tenet_ok([
         "admin",
         "tenant",
@@ -197,11 +197,9 @@ fn total(rows: &Value, column: &str) -> u64 {
         .sum()
 }
 
-#[tokio::test]
-async fn reports_over_http_answer_each_tenant_with_its_own_rows_only() {
-    let data = tempfile::tempdir().unwrap();
-    let dir = data.path();
-    // Tenant A gets the 300-call fixture, tenant B its first 120 calls: different totals.
+/// Two tenants in the lake of `dir`: A with the 300-call fixture (1–4 February 1999), B with
+/// its first 120 calls, so their totals differ. Returns their ids and B's file.
+pub(crate) async fn two_tenants(dir: &Path) -> (String, String, std::path::PathBuf) {
     let fixture = std::fs::read_to_string(FIXTURE).unwrap();
     let smaller = dir.join("smaller.tsv");
     std::fs::write(
@@ -212,6 +210,14 @@ async fn reports_over_http_answer_each_tenant_with_its_own_rows_only() {
     let (a, b) = (tenant(dir, "A").await, tenant(dir, "B").await);
     import(dir, FIXTURE, &a).await;
     import(dir, smaller.to_str().unwrap(), &b).await;
+    (a, b, smaller)
+}
+
+#[tokio::test]
+async fn reports_over_http_answer_each_tenant_with_its_own_rows_only() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path();
+    let (a, b, smaller) = two_tenants(dir).await;
     let (a_admin, b_admin) = (token(dir, &a, "admin").await, token(dir, &b, "admin").await);
     let a_customer = token(dir, &a, "customer").await;
     let a_executor = token(dir, &a, "executor").await;

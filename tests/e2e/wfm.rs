@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::harness::{UpProcess, tenet_ok};
-use crate::reports::{FIXTURE, import, offered_in, tenant, token};
+use crate::reports::{FIXTURE, offered_in, token, two_tenants};
 
 const BANK_COUNTS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -152,16 +152,7 @@ async fn the_forecast_reads_each_tenants_history_from_the_lake() {
     // 120 calls.
     let data = tempfile::tempdir().unwrap();
     let dir = data.path();
-    let fixture = std::fs::read_to_string(FIXTURE).unwrap();
-    let smaller = dir.join("smaller.tsv");
-    std::fs::write(
-        &smaller,
-        fixture.lines().take(121).collect::<Vec<_>>().join("\n") + "\n",
-    )
-    .unwrap();
-    let (a, b) = (tenant(dir, "A").await, tenant(dir, "B").await);
-    import(dir, FIXTURE, &a).await;
-    import(dir, smaller.to_str().unwrap(), &b).await;
+    let (a, b, smaller) = two_tenants(dir).await;
 
     // Act: the history on the command line.
     let out = dir.join("history.csv");

@@ -260,8 +260,7 @@ impl Lake {
         }
         let opened = DeltaTable::try_from_url(url.clone()).await.map_err(delta)?;
         if opened.version().is_some() {
-            self.check_schema(table, &opened)?;
-            return Ok(opened);
+            return self.upgrade(table, opened).await;
         }
         let columns = delta_schema(table)?;
         let created = opened
@@ -278,30 +277,59 @@ impl Lake {
                 if reopened.version().is_none() {
                     return Err(delta(DeltaTableError::NotATable(url.to_string())));
                 }
-                self.check_schema(table, &reopened)?;
-                Ok(reopened)
+                self.upgrade(table, reopened).await
             }
         }
     }
 
-    fn check_schema(&self, table: LakeTable, opened: &DeltaTable) -> Result<(), TableError> {
+    /// Brings an existing table up to its definition: a table written before its family
+    /// gained columns gets them, nullable and at the end, in one schema-only commit; its
+    /// files are untouched and read the new columns as null. Any other difference is a
+    /// mismatch.
+    async fn upgrade(
+        &self,
+        table: LakeTable,
+        opened: DeltaTable,
+    ) -> Result<DeltaTable, TableError> {
         let url = self.table_url(table);
-        let actual = opened
-            .snapshot()
-            .map_err(|source| TableError::Delta {
-                table: table.name(),
-                url: url.clone(),
-                source: Box::new(source),
-            })?
-            .schema();
+        let delta = |source: DeltaTableError| TableError::Delta {
+            table: table.name(),
+            url: url.clone(),
+            source: Box::new(source),
+        };
         let expected = delta_schema(table)?;
-        if actual.as_ref() != &expected {
-            return Err(TableError::SchemaMismatch {
-                table: table.name(),
-                url,
-            });
+        let actual = opened.snapshot().map_err(delta)?.schema();
+        if actual.as_ref() == &expected {
+            return Ok(opened);
         }
-        Ok(())
+        let mismatch = || TableError::SchemaMismatch {
+            table: table.name(),
+            url: url.clone(),
+        };
+        let (actual, expected) = (
+            actual.fields().collect::<Vec<_>>(),
+            expected.fields().collect::<Vec<_>>(),
+        );
+        let added = expected.get(actual.len()..).unwrap_or_default();
+        if expected[..actual.len().min(expected.len())] != actual[..]
+            || added.is_empty()
+            || added.iter().any(|field| !field.is_nullable())
+        {
+            return Err(mismatch());
+        }
+        let added: Vec<_> = added.iter().map(|field| (*field).clone()).collect();
+        match opened.add_columns().with_fields(added).await {
+            Ok(upgraded) => Ok(upgraded),
+            // Another writer upgraded it first: the table must now be as defined.
+            Err(_) => {
+                let reopened = DeltaTable::try_from_url(url.clone()).await.map_err(delta)?;
+                if reopened.snapshot().map_err(delta)?.schema().as_ref() == &delta_schema(table)? {
+                    Ok(reopened)
+                } else {
+                    Err(mismatch())
+                }
+            }
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use tenet_events::identity::Principal;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::Database;
+use crate::db::{BeginWrite, Database};
 use crate::on_backend;
 
 /// What kind of record was read or changed.
@@ -81,7 +81,7 @@ pub async fn record_reads(
     }
     let at = crate::db::now();
     on_backend!(db, |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         for subject in subjects {
             crate::audit!(&mut *tx, actor, "read", kind, subject, detail, at)?;
         }

@@ -24,7 +24,7 @@ use tenet_events::{Actor, TenantId, TraceContext};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::{Database, now, principal_json, stored};
+use crate::db::{BeginWrite, Database, now, principal_json, stored};
 use crate::outbox::OutboxRecord;
 use crate::{enqueue, on_backend};
 
@@ -530,7 +530,7 @@ pub async fn create(
         )
     }));
     on_backend!(db, |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         sqlx::query(
             "insert into customers (id, tenant_id, display_name, search_name, vip, preferences, \
              lifetime_value_minor, currency, created_at, updated_at) \
@@ -791,7 +791,7 @@ async fn save_profile(
     let tenant = actor.tenant_id.as_uuid();
     let preferences = serde_json::to_string(&next.preferences).unwrap_or_else(|_| "{}".into());
     Ok(on_backend!(db, |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let updated = sqlx::query(
             "update customers set display_name = $1, search_name = $2, vip = $3, preferences = $4, \
              lifetime_value_minor = $5, currency = $6, updated_at = $7, version = version + 1 \
@@ -964,7 +964,7 @@ pub async fn add_identity(
         },
     );
     on_backend!(db, |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         sqlx::query(
             "insert into customer_identities (id, tenant_id, customer_id, kind, value, created_at) \
              values ($1, $2, $3, $4, $5, $6)",
@@ -1025,7 +1025,7 @@ pub async fn remove_identity(
         },
     );
     let removed = on_backend!(db, |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let removed = sqlx::query(
             "delete from customer_identities where tenant_id = $1 and customer_id = $2 and id = $3",
         )
@@ -1125,7 +1125,7 @@ pub async fn merge(
         },
     );
     let merged = on_backend!(db, |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let target_updated = sqlx::query(
             "update customers set vip = $1, preferences = $2, lifetime_value_minor = $3, currency = $4, \
              updated_at = $5, version = version + 1 \
@@ -1316,7 +1316,7 @@ pub async fn split(
         ));
     }
     let split_off = on_backend!(db, |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let updated = sqlx::query(
             "update customers set updated_at = $1, version = version + 1 \
              where tenant_id = $2 and id = $3 and version = $4 and merged_into is null",
@@ -1487,7 +1487,7 @@ pub async fn raise_flag(
         },
     );
     on_backend!(db, |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         sqlx::query(
             "insert into customer_flags (id, tenant_id, customer_id, kind, note, raised_by, raised_at) \
              values ($1, $2, $3, $4, $5, $6, $7)",
@@ -1577,7 +1577,7 @@ pub async fn resolve_flag(
         },
     );
     let resolved = on_backend!(db, |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let resolved = sqlx::query(
             "update customer_flags set resolved_by = $1, resolved_at = $2, resolution = $3, \
              version = version + 1 \

@@ -30,6 +30,41 @@ macro_rules! on_backend {
     };
 }
 
+/// Opens a transaction that writes, the same way on both engines.
+///
+/// SQLite starts a plain `BEGIN` as a reader and upgrades it at the first write; in WAL mode
+/// that upgrade fails at once with `SQLITE_BUSY_SNAPSHOT` when another connection (the outbox
+/// relay, a concurrent request) committed in between, and no busy timeout helps. `BEGIN
+/// IMMEDIATE` takes the write lock up front, waiting up to the busy timeout for it, so a
+/// read-then-write transaction sees the latest data and cannot fail that way. PostgreSQL
+/// needs nothing special.
+pub trait BeginWrite {
+    /// The database of the pool.
+    type Db: sqlx::Database;
+
+    /// Begins a transaction that will write.
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>>
+    + Send;
+}
+
+impl BeginWrite for PgPool {
+    type Db = sqlx::Postgres;
+
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.begin().await
+    }
+}
+
+impl BeginWrite for SqlitePool {
+    type Db = sqlx::Sqlite;
+
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
 /// How to reach the database.
 #[derive(Debug, Clone)]
 pub struct DatabaseOptions {

@@ -22,7 +22,7 @@ use tenet_events::{Actor, TenantId, TraceContext};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::{Database, now, principal_json, stored};
+use crate::db::{BeginWrite, Database, now, principal_json, stored};
 use crate::outbox::OutboxRecord;
 use crate::sla::WeeklyHours;
 use crate::{enqueue, on_backend};
@@ -364,7 +364,7 @@ pub async fn create_employee(
         },
     );
     on_backend!(db, |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         sqlx::query(
             "insert into employees (id, tenant_id, user_id, full_name, department_id, position_id, \
              badge_id, hired_on, left_on, personal, created_at, updated_at) \
@@ -497,7 +497,7 @@ pub async fn update_employee(
         )
     });
     let updated = on_backend!(db, |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let updated = sqlx::query(
             "update employees set user_id = $1, full_name = $2, department_id = $3, position_id = $4, \
              badge_id = $5, hired_on = $6, left_on = $7, personal = $8, updated_at = $9, \
@@ -639,7 +639,7 @@ pub async fn add_contract(
         },
     );
     on_backend!(db, |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         sqlx::query(
             "insert into employee_contracts (id, tenant_id, employee_id, valid_from, hours_per_week, \
              work_pattern, created_at) values ($1, $2, $3, $4, $5, $6, $7)",
@@ -893,7 +893,7 @@ pub async fn request_absence(
         AbsenceRequested(absence_event(&absence)),
     );
     on_backend!(db, |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         sqlx::query(
             "insert into absences (id, tenant_id, employee_id, kind, starts_on, ends_on, status, note, \
              requested_by, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -1030,7 +1030,7 @@ pub async fn decide_absence(
     };
     let event = OutboxRecord::of(actor, at, trace, AbsenceDecided(absence_event(&decided)));
     let updated = on_backend!(db, |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let updated = sqlx::query(
             "update absences set status = $1, decided_by = $2, decided_at = $3, decision_note = $4, \
              version = version + 1 where tenant_id = $5 and id = $6 and version = $7",

@@ -8,7 +8,7 @@ use tenet_events::Actor;
 use uuid::Uuid;
 
 use crate::audit::Subject;
-use crate::db::Database;
+use crate::db::{BeginWrite, Database};
 use crate::on_backend;
 
 /// What goes wrong with a redaction.
@@ -98,7 +98,7 @@ async fn redact(
     let tenant = actor.tenant_id.as_uuid();
     let principal = crate::db::principal_json(actor);
     let erased = on_backend!(db, |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let erased = sqlx::query(what.erase)
             .bind(at)
             .bind(&principal)

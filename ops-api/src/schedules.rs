@@ -28,7 +28,7 @@ use tenet_events::{Actor, OccurredAt, TenantId, TraceContext};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::{Database, now, principal_json};
+use crate::db::{BeginWrite, Database, now, principal_json};
 use crate::outbox::OutboxRecord;
 use crate::{enqueue, on_backend};
 
@@ -522,7 +522,7 @@ pub async fn publish(
     let time_zone = week.time_zone.name().to_owned();
     let published_by = principal_json(actor);
     let summary = on_backend!(db, |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let previous: Option<(Uuid, i64)> = sqlx::query_as(
             "select id, cast(version as bigint) from schedules \
              where tenant_id = $1 and week_start = $2 order by version desc limit 1",

@@ -11,7 +11,7 @@ use tenet_events::identity::Principal;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::{Database, now, principal_json};
+use crate::db::{BeginWrite, Database, now, principal_json};
 use crate::on_backend;
 use crate::tickets::Ticket;
 
@@ -145,7 +145,7 @@ pub async fn create(
     };
     let tenant = actor.tenant_id.as_uuid();
     on_backend!(db, |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         sqlx::query(
             "insert into ticket_tasks (id, tenant_id, ticket_id, title, assignee_id, due_at, created_by, created_at, updated_at) \
              values ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
@@ -273,7 +273,7 @@ pub async fn update(
     let tenant = actor.tenant_id.as_uuid();
     let author = principal_json(actor);
     let updated = on_backend!(db, |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let result = sqlx::query(
             "update ticket_tasks set title = $1, assignee_id = $2, due_at = $3, done_at = $4, \
              updated_at = $5, version = version + 1 \
@@ -376,7 +376,7 @@ pub async fn log_time(
     };
     let tenant = actor.tenant_id.as_uuid();
     on_backend!(db, |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         sqlx::query(
             "insert into ticket_time_entries (id, tenant_id, ticket_id, author, minutes, note, worked_at, created_at) \
              values ($1, $2, $3, $4, $5, $6, $7, $8)",

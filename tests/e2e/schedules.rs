@@ -139,6 +139,39 @@ async fn planners_publish_weeks_that_supersede_earlier_versions_and_operators_re
 }
 
 #[tokio::test]
+async fn a_week_published_by_several_planners_at_once_gets_consecutive_versions() {
+    on_both(async |world: World| {
+        let planner = world.role_token(Role::ProjectGroupManager).await;
+        let week = |n: usize| {
+            json!({
+                "week_start": "2026-03-02", "time_zone": "Europe/Berlin",
+                "shifts": [{"agent_id": format!("{}", 2000 + n), "start": "2026-03-02T08:00", "end": "2026-03-02T16:00"}],
+            })
+        };
+        // Each publication reads the week's latest version, then writes the next one.
+        let publications = (0..6).map(|n| world.call(Method::POST, "/wfm/schedules", &planner, Some(week(n))));
+        let answers = futures::future::join_all(publications).await;
+
+        let mut versions: Vec<i64> = Vec::new();
+        for (status, body) in &answers {
+            match *status {
+                StatusCode::CREATED => versions.push(body["version"].as_i64().unwrap()),
+                // Two publications that read the same latest version: one of them is told so.
+                StatusCode::CONFLICT => assert_eq!(body["error"]["code"], "conflict", "{body}"),
+                other => panic!("a publication answered {other}: {body}"),
+            }
+        }
+        versions.sort_unstable();
+        assert_eq!(versions, (1..=versions.len() as i64).collect::<Vec<_>>(), "{answers:?}");
+        if world.app.database.backend() == tenet_ops_api::db::Backend::Sqlite {
+            // SQLite has one writer at a time: every publication waits its turn and lands.
+            assert_eq!(versions.len(), 6, "{answers:?}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn invalid_schedules_are_refused_naming_the_field() {
     on_both(async |world: World| {
         let planner = world.role_token(Role::ProjectGroupManager).await;

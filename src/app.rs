@@ -24,12 +24,12 @@ use tenet_ingest::{
     LakeWriters, TopicName,
 };
 use tenet_lakehouse::Lake;
+use tenet_ops_api::attachments::AttachmentStore;
 use tenet_ops_api::auth::{AuthSettings, require_actor};
 use tenet_ops_api::rbac::{Action, require_permission};
 use tenet_ops_api::{ApiError, Database, DatabaseOptions};
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::config::{DatabaseSettings, KafkaSettings, Settings, WriterSettings};
@@ -141,6 +141,25 @@ pub async fn open_event_log(data_dir: &Path) -> anyhow::Result<Arc<EmbeddedLog>>
         )
     })?;
     Ok(Arc::new(log))
+}
+
+/// Opens the store of ticket attachments: `[attachments] url`, or `data_dir/attachments`.
+///
+/// # Errors
+/// When the URL is not a store or the directory cannot be created.
+pub fn open_attachments(
+    settings: &crate::config::AttachmentSettings,
+    data_dir: &Path,
+) -> anyhow::Result<AttachmentStore> {
+    let url = if settings.url.is_empty() {
+        let dir = std::path::absolute(data_dir.join("attachments"))
+            .context("cannot resolve the attachments directory")?;
+        url::Url::from_directory_path(&dir)
+            .map_err(|()| anyhow::anyhow!("{} is not a directory path", dir.display()))?
+    } else {
+        url::Url::parse(&settings.url).context("invalid attachments.url")?
+    };
+    Ok(AttachmentStore::open(&url, settings.max_bytes)?)
 }
 
 /// Opens the embedded lake in `data_dir/lake`.
@@ -268,7 +287,9 @@ impl Application {
             }
             Mode::Embedded | Mode::Serve(_) => None,
         };
-        let mut dependencies: Vec<Arc<dyn Dependency>> = vec![Arc::new(database.clone())];
+        let attachments = open_attachments(&settings.attachments, &settings.data.dir)?;
+        let mut dependencies: Vec<Arc<dyn Dependency>> =
+            vec![Arc::new(database.clone()), Arc::new(attachments.clone())];
         if let Some(kafka) = &kafka {
             dependencies.push(kafka.log.clone());
         }
@@ -285,7 +306,14 @@ impl Application {
             .map(|log| log as Arc<dyn EventLog>)
             .or(gateway_log);
         let reader = crate::reports::reader(open_lake(&settings.data.dir)?)?;
-        let router = router(&settings, &database, shared, reader, health.clone());
+        let router = router(
+            &settings,
+            &database,
+            attachments,
+            shared,
+            reader,
+            health.clone(),
+        );
         let listener = TcpListener::bind(settings.http.addr)
             .await
             .with_context(|| format!("cannot listen on {}", settings.http.addr))?;
@@ -439,6 +467,7 @@ impl Application {
 fn router(
     settings: &Settings,
     database: &Database,
+    attachments: AttachmentStore,
     log: Option<Arc<dyn EventLog>>,
     reader: Arc<tenet_lakehouse::LakeReader>,
     health: Health,
@@ -463,7 +492,8 @@ fn router(
             database.clone(),
             require_actor,
         ));
-    let mut api = tenet_ops_api::routes::router(database.clone(), auth).nest("/wfm", wfm);
+    let mut api = tenet_ops_api::routes::router(database.clone(), auth, attachments.clone())
+        .nest("/wfm", wfm);
     let gateway_mounted = log.is_some();
     if let Some(log) = log {
         let gateway = Gateway::new(log)
@@ -542,7 +572,13 @@ fn router(
             StatusCode::REQUEST_TIMEOUT,
             settings.http.request_timeout,
         ))
-        .layer(RequestBodyLimitLayer::new(settings.http.body_limit_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            BodyLimits {
+                api: settings.http.body_limit_bytes,
+                uploads: usize::try_from(attachments.max_bytes()).unwrap_or(usize::MAX),
+            },
+            limit_body,
+        ))
         .layer(axum::middleware::map_response(json_body_limit))
         .layer(axum::middleware::from_fn_with_state(
             ClientAddress {
@@ -550,6 +586,47 @@ fn router(
             },
             context::track,
         ))
+}
+
+/// The largest request bodies accepted.
+#[derive(Clone, Copy)]
+struct BodyLimits {
+    /// Any API request.
+    api: usize,
+    /// An attachment upload, which streams to the object store.
+    uploads: usize,
+}
+
+/// Refuses a body larger than its route accepts: 413 at once when `Content-Length` says so,
+/// and an error from the body as soon as it passes the limit otherwise.
+async fn limit_body(
+    axum::extract::State(limits): axum::extract::State<BodyLimits>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let limit = if tenet_ops_api::routes::is_upload(request.method(), request.uri().path()) {
+        limits.uploads
+    } else {
+        limits.api
+    };
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > limit) {
+        return ApiError::Invalid {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            message: format!(
+                "the request body is larger than the {limit} bytes this route accepts"
+            ),
+            field: Some("body".into()),
+        }
+        .into_response();
+    }
+    let request =
+        request.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
+    next.run(request).await
 }
 
 /// The body limit answers an oversized body in plain text; the API answers every error in its

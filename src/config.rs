@@ -40,6 +40,8 @@ pub struct Settings {
     pub kafka: KafkaSettings,
     /// The lake writers and the upkeep of the tables they write.
     pub writer: WriterSettings,
+    /// Files attached to tickets.
+    pub attachments: AttachmentSettings,
 }
 
 /// `[http]`: the listener every HTTP target serves on.
@@ -111,6 +113,26 @@ impl Default for DataSettings {
     fn default() -> Self {
         Self {
             dir: PathBuf::from("./tenet-data"),
+        }
+    }
+}
+
+/// `[attachments]`: where files attached to tickets are stored.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AttachmentSettings {
+    /// The object store: `file:///dir` or `s3://bucket/prefix` (configured by the `AWS_*`
+    /// environment variables). Empty: `attachments/` in the data directory.
+    pub url: String,
+    /// The largest file accepted, in bytes.
+    pub max_bytes: u64,
+}
+
+impl Default for AttachmentSettings {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            max_bytes: 100 * 1024 * 1024,
         }
     }
 }

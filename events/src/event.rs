@@ -28,8 +28,8 @@ use crate::qa::{QaEvaluated, QaEvent};
 use crate::schedules::{ActivityScheduled, ScheduleEvent, SchedulePublished};
 use crate::surveys::{SurveyAnswered, SurveyEvent};
 use crate::tickets::{
-    TicketAssigned, TicketClosed, TicketCommented, TicketCreated, TicketEvent, TicketReopened,
-    TicketStatusChanged,
+    TicketAssigned, TicketAttachmentAdded, TicketClosed, TicketCommented, TicketCreated,
+    TicketEvent, TicketReopened, TicketStatusChanged,
 };
 
 macro_rules! catalog {
@@ -137,9 +137,10 @@ catalog! {
     }
     Tickets(TicketEvent) {
         Created(TicketCreated) = "ticket.created" @ 1,
-        StatusChanged(TicketStatusChanged) = "ticket.status_changed" @ 2,
+        StatusChanged(TicketStatusChanged) = "ticket.status_changed" @ 3,
         Assigned(TicketAssigned) = "ticket.assigned" @ 2,
         Commented(TicketCommented) = "ticket.commented" @ 2,
+        AttachmentAdded(TicketAttachmentAdded) = "ticket.attachment_added" @ 1,
         Closed(TicketClosed) = "ticket.closed" @ 2,
         Reopened(TicketReopened) = "ticket.reopened" @ 2,
     }
@@ -221,7 +222,7 @@ mod tests {
                 Some(*event_type)
             );
         }
-        assert_eq!(EventType::ALL.len(), 34);
+        assert_eq!(EventType::ALL.len(), 35);
         assert_eq!(EventType::from_wire_name("call.teleported"), None);
     }
 }

@@ -362,6 +362,11 @@ external_id!(
     "comment id"
 );
 external_id!(
+    /// A file attached to a ticket (a document, a recording).
+    AttachmentId,
+    "attachment id"
+);
+external_id!(
     /// A flag on a customer (a conflict, a broken commitment).
     FlagId,
     "flag id"

@@ -6,7 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{AgentId, CommentId, CustomerId, ProjectId, QueueId, ReasonCode, TicketId};
+use crate::ids::{
+    AgentId, AttachmentId, CommentId, CustomerId, ProjectId, QueueId, ReasonCode, TicketId,
+};
 use crate::row::columns;
 
 /// The channel a contact came in through.
@@ -138,6 +140,14 @@ pub struct TicketStatusChanged {
     /// project.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<ProjectId>,
+    /// The status before in the project's own workflow (a key of its workflow, whose
+    /// category is `from`); absent from version 2 events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_workflow_status: Option<String>,
+    /// The status after in the project's own workflow (category `to`); a move between two
+    /// workflow statuses of one category has `from` equal to `to`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_workflow_status: Option<String>,
 }
 
 /// A ticket was assigned to someone.
@@ -217,6 +227,28 @@ pub struct TicketCommented {
     pub project_id: Option<ProjectId>,
 }
 
+/// A file was attached to a ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TicketAttachmentAdded {
+    /// The ticket.
+    pub ticket_id: TicketId,
+    /// The attachment.
+    pub attachment_id: AttachmentId,
+    /// Who attached it.
+    pub author: Author,
+    /// Whether the customer can see it.
+    pub public: bool,
+    /// Its media type, e.g. `application/pdf` (the file itself stays in the object store).
+    pub content_type: String,
+    /// Its size in bytes.
+    pub size_bytes: u64,
+    /// The ticket's project, so every event of a ticket is visible to those who may see the
+    /// project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<ProjectId>,
+}
+
 /// A ticket was closed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -259,6 +291,8 @@ pub enum TicketEvent {
     Assigned(TicketAssigned),
     /// `ticket.commented`.
     Commented(TicketCommented),
+    /// `ticket.attachment_added`.
+    AttachmentAdded(TicketAttachmentAdded),
     /// `ticket.closed`.
     Closed(TicketClosed),
     /// `ticket.reopened`.
@@ -300,6 +334,16 @@ columns! {
         pub body_chars: Option<i64>,
         /// Resolution (`ticket.closed`) or reopen reason (`ticket.reopened`).
         pub reason: Option<String>,
+        /// Workflow status before (`ticket.status_changed` from version 3).
+        pub workflow_status_from: Option<String>,
+        /// Workflow status after (`ticket.status_changed` from version 3).
+        pub workflow_status_to: Option<String>,
+        /// Attachment (`ticket.attachment_added`).
+        pub attachment_id: Option<String>,
+        /// Media type of the attachment (`ticket.attachment_added`).
+        pub content_type: Option<String>,
+        /// Size of the attachment in bytes (`ticket.attachment_added`).
+        pub size_bytes: Option<i64>,
     }
 }
 
@@ -321,6 +365,8 @@ impl TicketEvent {
                 project_id: e.project_id.as_ref().map(ToString::to_string),
                 status_from: Some(e.from.as_str().to_owned()),
                 status_to: Some(e.to.as_str().to_owned()),
+                workflow_status_from: e.from_workflow_status.clone(),
+                workflow_status_to: e.to_workflow_status.clone(),
                 ..TicketColumns::default()
             },
             TicketEvent::Assigned(e) => TicketColumns {
@@ -339,6 +385,17 @@ impl TicketEvent {
                 author_id: e.author.id().map(str::to_owned),
                 public: Some(e.public),
                 body_chars: Some(e.body_chars.into()),
+                ..TicketColumns::default()
+            },
+            TicketEvent::AttachmentAdded(e) => TicketColumns {
+                ticket_id: e.ticket_id.to_string(),
+                project_id: e.project_id.as_ref().map(ToString::to_string),
+                attachment_id: Some(e.attachment_id.to_string()),
+                author_kind: Some(e.author.kind().to_owned()),
+                author_id: e.author.id().map(str::to_owned),
+                public: Some(e.public),
+                content_type: Some(e.content_type.clone()),
+                size_bytes: Some(i64::try_from(e.size_bytes).unwrap_or(i64::MAX)),
                 ..TicketColumns::default()
             },
             TicketEvent::Closed(e) => TicketColumns {

@@ -6,6 +6,7 @@
 //! schema (migrations in the workspace's `migrations/`), the authentication of every `/api/v1`
 //! request, and the routes under `/api/v1` that the `tenet` binary mounts.
 
+pub mod attachments;
 pub mod audit;
 pub mod auth;
 pub mod constructor;
@@ -32,6 +33,7 @@ pub mod throttle;
 pub mod tickets;
 pub mod tokens;
 pub mod users;
+pub mod workflows;
 
 pub use db::{Backend, Database, DatabaseError, DatabaseOptions};
 pub use error::ApiError;

@@ -19,10 +19,11 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::constructor;
-use crate::db::{Database, now, principal_json, stored};
+use crate::db::{BeginWrite, Database, now, principal_json, stored};
 use crate::outbox::OutboxRecord;
 use crate::rbac::Scope;
 use crate::sla::{self, Clock, TicketSla};
+use crate::workflows::{self, MoveError, Target};
 use crate::{enqueue, on_backend};
 
 /// A stored ticket.
@@ -41,9 +42,13 @@ pub struct Ticket {
     /// The channel it came in through.
     #[schema(value_type = crate::openapi::ChannelSchema)]
     pub channel: Channel,
-    /// Where it is in its workflow.
+    /// Its lifecycle status: the category of its workflow status.
     #[schema(value_type = crate::openapi::TicketStatusSchema)]
     pub status: TicketStatus,
+    /// Where it is in its project's workflow: a status key of `workflow_version`.
+    pub workflow_status: String,
+    /// The version of its project's workflow it moves along (0: the built-in workflow).
+    pub workflow_version: i64,
     /// How urgent it is.
     #[schema(value_type = crate::openapi::TicketPrioritySchema)]
     pub priority: TicketPriority,
@@ -117,12 +122,15 @@ struct TicketRow {
     resolved_at: Option<DateTime<Utc>>,
     request_type: Option<String>,
     fields: String,
+    workflow_status: Option<String>,
+    workflow_version: i64,
 }
 
 const COLUMNS: &str = "id, project_id, number, subject, description, channel, status, priority, \
                        assignee_id, customer_id, created_at, updated_at, version, \
                        sla_policy_version, first_response_due_at, resolution_due_at, \
-                       first_responded_at, resolved_at, request_type, fields";
+                       first_responded_at, resolved_at, request_type, fields, \
+                       workflow_status, workflow_version";
 
 impl TryFrom<TicketRow> for Ticket {
     type Error = sqlx::Error;
@@ -142,6 +150,8 @@ impl TryFrom<TicketRow> for Ticket {
             subject: row.subject,
             description: row.description,
             channel: stored("channel", &row.channel)?,
+            workflow_status: row.workflow_status.unwrap_or_else(|| row.status.clone()),
+            workflow_version: row.workflow_version,
             status: stored("status", &row.status)?,
             priority: stored("priority", &row.priority)?,
             assignee_id: row.assignee_id,
@@ -176,13 +186,13 @@ pub enum TicketError {
         /// The version now stored.
         current: i64,
     },
-    /// The workflow does not allow this status change.
-    #[error("a ticket cannot go from {} to {}", .from.as_str(), .to.as_str())]
+    /// The ticket's workflow does not allow this move, or lacks the status asked for.
+    #[error("{refusal}")]
     InvalidTransition {
-        /// The status now.
-        from: TicketStatus,
-        /// The status asked for.
-        to: TicketStatus,
+        /// The field that asked for it: `status` or `workflow_status`.
+        field: &'static str,
+        /// Why it is refused.
+        refusal: MoveError,
     },
     /// The assignee is not an active user of the tenant.
     #[error("assignee {0} is not an active user of this tenant")]
@@ -266,6 +276,8 @@ pub async fn create(
     let now = now();
     let id = Uuid::now_v7();
     let policy = sla::current(db, actor, new.project_id).await?;
+    let workflow = workflows::current(db, actor, new.project_id).await?;
+    let initial = workflow.initial();
     let clocks = policy.as_ref().map_or_else(SlaState::default, |policy| {
         let (first_response_due_at, resolution_due_at) = sla::due_times(policy, new.priority, now);
         SlaState {
@@ -306,7 +318,7 @@ pub async fn create(
         OutboxRecord::new(&event, trace)
     });
     let number: i64 = on_backend!(db, |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let number: i64 = sqlx::query_scalar(
             "insert into ticket_numbers (tenant_id, last_number) values ($1, 1) \
              on conflict (tenant_id) do update set last_number = ticket_numbers.last_number + 1 \
@@ -318,9 +330,10 @@ pub async fn create(
         sqlx::query(
             "insert into tickets (id, tenant_id, project_id, number, subject, description, channel, \
              status, priority, assignee_id, customer_id, created_at, updated_at, sla_policy_version, \
-             first_response_due_at, resolution_due_at, search_text, request_type, fields) \
+             first_response_due_at, resolution_due_at, search_text, request_type, fields, \
+             workflow_status, workflow_version) \
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16, \
-             $17, $18)",
+             $17, $18, $19, $20)",
         )
         .bind(id)
         .bind(tenant)
@@ -329,7 +342,7 @@ pub async fn create(
         .bind(&new.subject)
         .bind(&new.description)
         .bind(new.channel.as_str())
-        .bind(TicketStatus::New.as_str())
+        .bind(initial.category.as_str())
         .bind(new.priority.as_str())
         .bind(new.assignee_id)
         .bind(new.customer_id)
@@ -340,6 +353,8 @@ pub async fn create(
         .bind(format!("{} {}", new.subject, new.description).to_lowercase())
         .bind(&new.request_type)
         .bind(serde_json::to_string(&new.fields).unwrap_or_else(|_| "{}".into()))
+        .bind(&initial.key)
+        .bind(workflow.version)
         .execute(&mut *tx)
         .await?;
         sqlx::query(
@@ -368,7 +383,9 @@ pub async fn create(
         subject: new.subject,
         description: new.description,
         channel: new.channel,
-        status: TicketStatus::New,
+        status: initial.category,
+        workflow_status: initial.key.clone(),
+        workflow_version: workflow.version,
         priority: new.priority,
         assignee_id: new.assignee_id,
         customer_id: new.customer_id,
@@ -583,8 +600,11 @@ pub async fn of_customer(
 /// A change to a ticket, based on the version the caller saw.
 #[derive(Debug, Clone, Default)]
 pub struct TicketChange {
-    /// The new status.
+    /// The new lifecycle status: the first status of that category, in workflow order, that
+    /// the ticket may move to.
     pub status: Option<TicketStatus>,
+    /// The new status of the ticket's workflow, by key; takes precedence over `status`.
+    pub workflow_status: Option<String>,
     /// The new priority.
     pub priority: Option<TicketPriority>,
     /// The new assignee (`Some(None)` unassigns).
@@ -624,59 +644,83 @@ pub async fn update(
     let at = OccurredAt::from_datetime(now).unwrap_or_else(|_| OccurredAt::now());
     let tid = ticket_id(ticket.id);
     let project = ProjectId::parse(ticket.project_id.to_string()).ok();
-    if let Some(status) = change.status.filter(|status| *status != ticket.status) {
-        if !transition_allowed(ticket.status, status) {
-            return Err(TicketError::InvalidTransition {
-                from: ticket.status,
-                to: status,
-            });
+    let (field, target) = match (&change.workflow_status, change.status) {
+        (Some(key), _) => ("workflow_status", Some(Target::Status(key))),
+        (None, Some(status)) => ("status", Some(Target::Category(status))),
+        (None, None) => ("status", None),
+    };
+    let destination = match target {
+        Some(target) => {
+            let workflow =
+                workflows::version(db, actor, ticket.project_id, ticket.workflow_version)
+                    .await?
+                    .ok_or_else(|| {
+                        sqlx::Error::Protocol(format!(
+                            "ticket {} names workflow version {} that its project lacks",
+                            ticket.id, ticket.workflow_version
+                        ))
+                    })?;
+            workflow
+                .destination(&ticket.workflow_status, target)
+                .map_err(|refusal| TicketError::InvalidTransition { field, refusal })?
+                .cloned()
         }
+        None => None,
+    };
+    if let Some(destination) = destination {
+        let status = destination.category;
         next.status = status;
+        next.workflow_status = destination.key.clone();
         history.push((
             "status",
-            Some(ticket.status.as_str().into()),
-            Some(status.as_str().into()),
+            Some(ticket.workflow_status.clone()),
+            Some(destination.key.clone()),
         ));
-        let reopened = matches!(ticket.status, TicketStatus::Closed | TicketStatus::Solved)
-            && status == TicketStatus::Open;
+        let finished =
+            |status: TicketStatus| matches!(status, TicketStatus::Closed | TicketStatus::Solved);
+        let reopened = finished(ticket.status) && !finished(status);
         // The resolution clock stops at solved or closed and runs again on reopening.
         if reopened {
             next.clocks.resolved_at = None;
         } else if matches!(status, TicketStatus::Solved | TicketStatus::Closed) {
             next.clocks.resolved_at = next.clocks.resolved_at.or(Some(now));
         }
-        events.push(if status == TicketStatus::Closed {
-            Envelope::new(
-                actor.tenant_id,
-                at,
-                TicketClosed {
-                    ticket_id: tid.clone(),
-                    resolution: None,
-                    project_id: project.clone(),
-                },
-            )
-        } else if reopened {
-            Envelope::new(
-                actor.tenant_id,
-                at,
-                TicketReopened {
-                    ticket_id: tid.clone(),
-                    reason: None,
-                    project_id: project.clone(),
-                },
-            )
-        } else {
-            Envelope::new(
-                actor.tenant_id,
-                at,
-                TicketStatusChanged {
-                    ticket_id: tid.clone(),
-                    from: ticket.status,
-                    to: status,
-                    project_id: project.clone(),
-                },
-            )
-        });
+        events.push(
+            if status == TicketStatus::Closed && ticket.status != TicketStatus::Closed {
+                Envelope::new(
+                    actor.tenant_id,
+                    at,
+                    TicketClosed {
+                        ticket_id: tid.clone(),
+                        resolution: None,
+                        project_id: project.clone(),
+                    },
+                )
+            } else if reopened {
+                Envelope::new(
+                    actor.tenant_id,
+                    at,
+                    TicketReopened {
+                        ticket_id: tid.clone(),
+                        reason: None,
+                        project_id: project.clone(),
+                    },
+                )
+            } else {
+                Envelope::new(
+                    actor.tenant_id,
+                    at,
+                    TicketStatusChanged {
+                        ticket_id: tid.clone(),
+                        from: ticket.status,
+                        to: status,
+                        project_id: project.clone(),
+                        from_workflow_status: Some(ticket.workflow_status.clone()),
+                        to_workflow_status: Some(destination.key.clone()),
+                    },
+                )
+            },
+        );
     }
     if let Some(priority) = change
         .priority
@@ -774,11 +818,12 @@ pub async fn update(
     let tenant = actor.tenant_id.as_uuid();
     let author = principal_json(actor);
     let updated = on_backend!(db, |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let result = sqlx::query(
             "update tickets set status = $1, priority = $2, assignee_id = $3, updated_at = $4, \
              version = version + 1, first_response_due_at = $8, resolution_due_at = $9, \
-             resolved_at = $10, request_type = $11, fields = $12, customer_id = $13 \
+             resolved_at = $10, request_type = $11, fields = $12, customer_id = $13, \
+             workflow_status = $14 \
              where tenant_id = $5 and id = $6 and version = $7",
         )
         .bind(next.status.as_str())
@@ -794,6 +839,7 @@ pub async fn update(
         .bind(&next.request_type)
         .bind(serde_json::to_string(&next.fields).unwrap_or_else(|_| "{}".into()))
         .bind(next.customer_id)
+        .bind(&next.workflow_status)
         .execute(&mut *tx)
         .await?;
         if result.rows_affected() == 1 {
@@ -920,7 +966,7 @@ pub async fn comment(
     let tenant = actor.tenant_id.as_uuid();
     let answers_customer = public && actor.role != Role::Customer;
     on_backend!(db, |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         sqlx::query(
             "insert into ticket_comments (id, tenant_id, ticket_id, author, public, body, created_at) \
              values ($1, $2, $3, $4, $5, $6, $7)",

@@ -35,6 +35,16 @@ impl Dependency for Database {
     }
 }
 
+impl Dependency for tenet_ops_api::attachments::AttachmentStore {
+    fn name(&self) -> &'static str {
+        "object_store"
+    }
+
+    fn check(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move { self.ping().await.map_err(|error| error.to_string()) })
+    }
+}
+
 impl Dependency for tenet_ingest::KafkaLog {
     fn name(&self) -> &'static str {
         "broker"

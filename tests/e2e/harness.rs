@@ -77,12 +77,16 @@ pub fn settings(database_url: Option<String>, data_dir: &Path) -> Settings {
     settings.database.url = Secret::from(database_url.unwrap_or_default());
     settings.database.acquire_timeout = Duration::from_secs(1);
     settings.health.check_timeout = Duration::from_secs(1);
+    // Small enough for a test to pass it, larger than the API's body limit.
+    settings.attachments.max_bytes = 8 * 1024 * 1024;
     settings
 }
 
 /// A running in-process application and its base URL.
 pub struct RunningApp {
     pub base: String,
+    /// Its data directory.
+    pub data_dir: std::path::PathBuf,
     pub database: tenet_ops_api::Database,
     pub log: Option<std::sync::Arc<dyn tenet_ingest::EventLog>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -98,6 +102,7 @@ impl RunningApp {
             .with_env_filter(filter)
             .with_test_writer()
             .try_init();
+        let data_dir = settings.data.dir.clone();
         let app = Application::build(settings, mode)
             .await
             .expect("application builds");
@@ -110,6 +115,7 @@ impl RunningApp {
         }));
         Self {
             base,
+            data_dir,
             database,
             log,
             stop: Some(stop),

@@ -6,6 +6,7 @@
 
 mod harness;
 
+mod attachments;
 mod attendance;
 mod auth;
 mod config;
@@ -30,3 +31,4 @@ mod tasks;
 mod tickets;
 mod up;
 mod wfm;
+mod workflows;

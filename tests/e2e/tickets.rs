@@ -672,3 +672,51 @@ async fn tickets_are_found_by_text_in_any_script_ignoring_case() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn writes_made_at_once_all_succeed_on_both_engines() {
+    on_both(async |world: World| {
+        let operator = world.admin.clone();
+        let create = |n: usize| {
+            world.call(
+                Method::POST,
+                "/tickets",
+                &operator,
+                Some(json!({"project_id": world.project, "subject": format!("Outage report {n}"), "channel": "voice"})),
+            )
+        };
+        let created = futures::future::join_all((0..24).map(create)).await;
+        let mut ids = Vec::new();
+        for (status, ticket) in created {
+            assert_eq!(status, StatusCode::CREATED, "{ticket}");
+            ids.push(ticket["id"].as_str().unwrap().to_owned());
+        }
+
+        // Every ticket is commented on and moved along at once: each request reads, then writes.
+        let work = ids.iter().flat_map(|id| {
+            let (comments, ticket) = (format!("/tickets/{id}/comments"), format!("/tickets/{id}"));
+            let operator = &operator;
+            let world = &world;
+            let comment: std::pin::Pin<Box<dyn Future<Output = (StatusCode, Value)>>> = Box::pin(async move {
+                world.call(Method::POST, &comments, operator, Some(json!({"body": "Checked the meter", "public": false}))).await
+            });
+            let open: std::pin::Pin<Box<dyn Future<Output = (StatusCode, Value)>>> = Box::pin(async move {
+                world.call(Method::PATCH, &ticket, operator, Some(json!({"version": 1, "status": "open"}))).await
+            });
+            [comment, open]
+        });
+        for (status, body) in futures::future::join_all(work).await {
+            assert!(status.is_success(), "{status}: {body}");
+        }
+        for id in &ids {
+            let (_, ticket) = world.call(Method::GET, &format!("/tickets/{id}"), &operator, None).await;
+            assert_eq!(ticket["status"], "open", "{ticket}");
+            let (_, comments) = world.call(Method::GET, &format!("/tickets/{id}/comments"), &operator, None).await;
+            assert_eq!(comments.as_array().unwrap().len(), 1, "{comments}");
+        }
+        let events = world.outbox_events().await;
+        let count = |kind: &str| events.iter().filter(|e| e.event_type().as_str() == kind).count();
+        assert_eq!((count("ticket.created"), count("ticket.commented"), count("ticket.status_changed")), (24, 24, 24));
+    })
+    .await;
+}

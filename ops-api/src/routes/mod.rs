@@ -1,5 +1,6 @@
 //! The `/api/v1` routes of the ops API, relative to `/api/v1`.
 
+pub(crate) mod attachments;
 pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod customers;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{delete, get, patch, post};
 
+use crate::attachments::AttachmentStore;
 use crate::auth::{AuthSettings, require_actor};
 use crate::db::Database;
 use crate::throttle::SignInThrottle;
@@ -36,15 +38,27 @@ pub(crate) struct OpsState {
     pub(crate) db: Database,
     pub(crate) auth: Arc<AuthSettings>,
     pub(crate) sign_ins: Arc<SignInThrottle>,
+    pub(crate) attachments: AttachmentStore,
+}
+
+/// The path of the one route whose body may be larger than the API's body limit: an
+/// attachment upload, limited by the attachments store instead.
+pub fn is_upload(method: &axum::http::Method, path: &str) -> bool {
+    method == axum::http::Method::POST
+        && path
+            .strip_prefix("/api/v1/tickets/")
+            .and_then(|rest| rest.strip_suffix("/attachments"))
+            .is_some_and(|id| !id.is_empty() && !id.contains('/'))
 }
 
 /// The ops API's routes, to be nested under `/api/v1`. Sign-in is open; everything else is
 /// behind [`require_actor`].
-pub fn router(db: Database, auth: AuthSettings) -> Router {
+pub fn router(db: Database, auth: AuthSettings, attachments: AttachmentStore) -> Router {
     let state = OpsState {
         db: db.clone(),
         auth: Arc::new(auth),
         sign_ins: Arc::new(SignInThrottle::default()),
+        attachments,
     };
     let protected = Router::new()
         .route("/auth/logout", post(auth::logout))
@@ -74,6 +88,10 @@ pub fn router(db: Database, auth: AuthSettings) -> Router {
             "/projects/{id}/sla",
             get(projects::sla_policy).put(projects::put_sla_policy),
         )
+        .route(
+            "/projects/{id}/workflow",
+            get(projects::workflow).put(projects::put_workflow),
+        )
         .route("/tickets", get(tickets::list).post(tickets::create))
         .route("/tickets/{id}", get(tickets::get).patch(tickets::update))
         .route(
@@ -81,6 +99,14 @@ pub fn router(db: Database, auth: AuthSettings) -> Router {
             get(tickets::comments).post(tickets::comment),
         )
         .route("/tickets/{id}/history", get(tickets::history))
+        .route(
+            "/tickets/{id}/attachments",
+            get(attachments::list).post(attachments::upload),
+        )
+        .route(
+            "/tickets/{id}/attachments/{attachment_id}",
+            get(attachments::download),
+        )
         .route(
             "/tickets/{id}/history/{entry_id}/redact",
             post(tickets::redact_history),

@@ -1,16 +1,18 @@
 //! `/api/v1/projects`: client engagements, and who works on them.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
-use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use tenet_events::Actor;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::query::known_params;
 use super::tickets::text;
 use super::{OpsState, user_of};
 use crate::constructor::{
@@ -22,6 +24,7 @@ use crate::projects::{self, Project, ProjectKey};
 use crate::rbac::{Action, Scope, authorize};
 use crate::sla::{self, Policy, PolicyDefinition, PolicyError, PriorityTargets, WeeklyHours};
 use crate::users;
+use crate::workflows::{self, Workflow, WorkflowDefinition, WorkflowError};
 
 /// A new project.
 #[derive(Deserialize, ToSchema)]
@@ -282,6 +285,135 @@ pub async fn put_sla_policy(
     }
     Ok(Json(
         sla::put(&state.db, &actor, project.id, body.version, definition).await?,
+    ))
+}
+
+impl From<WorkflowError> for ApiError {
+    fn from(error: WorkflowError) -> Self {
+        match error {
+            WorkflowError::VersionConflict { .. } => ApiError::Conflict(error.to_string()),
+            WorkflowError::Invalid { field, message } => ApiError::invalid_field(field, message),
+            WorkflowError::Database(error) => ApiError::from(error),
+        }
+    }
+}
+
+/// The query parameters of `GET /api/v1/projects/{id}/workflow`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct WorkflowQuery {
+    /// This version rather than the one in effect: the version a ticket's
+    /// `workflow_version` names (0: the built-in workflow).
+    #[param(minimum = 0)]
+    version: Option<i64>,
+}
+
+/// Read a project's ticket workflow
+///
+/// Its statuses, each in a lifecycle category, the status new tickets start in and the moves
+/// allowed between them: the version in effect, or the version asked for. A project that has
+/// none of its own follows the built-in workflow, version 0.
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{id}/workflow",
+    tag = "projects",
+    params(("id" = uuid::Uuid, Path, description = "The project's id."), WorkflowQuery),
+    responses(
+        (status = 200, description = "The workflow.", body = Workflow),
+        (status = 400, description = "The query string is malformed.", body = ErrorBody),
+        (status = 404, description = "No such project, not one the caller may see, or no such version.", body = ErrorBody),
+        (status = 422, description = "A parameter is unknown or invalid; `details.field` names it.", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = []))
+)]
+pub async fn workflow(
+    State(state): State<OpsState>,
+    Extension(actor): Extension<Actor>,
+    PathId(id): PathId,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Json<Workflow>, ApiError> {
+    let params = known_params(query, &["version"])?;
+    let version = params
+        .get("version")
+        .map(|value| {
+            value
+                .parse::<i64>()
+                .ok()
+                .filter(|version| *version >= 0)
+                .ok_or_else(|| {
+                    ApiError::invalid_field("version", "version must be a whole number, 0 or more")
+                })
+        })
+        .transpose()?;
+    let project = visible_project(&state, &actor, Action::ProjectRead, id).await?;
+    match version {
+        None => Ok(Json(
+            workflows::current(&state.db, &actor, project.id).await?,
+        )),
+        Some(version) => workflows::version(&state.db, &actor, project.id, version)
+            .await?
+            .map(Json)
+            .ok_or_else(|| {
+                ApiError::NotFound(format!("the project has no workflow version {version}"))
+            }),
+    }
+}
+
+/// A new version of a project's ticket workflow.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutWorkflow {
+    /// The version in effect that this one replaces; 0 while the project follows the
+    /// built-in workflow.
+    #[schema(minimum = 0)]
+    version: i64,
+    /// The statuses, in the order operators see them: 1 to 50, at least one of category
+    /// closed.
+    #[schema(min_items = 1, max_items = 50)]
+    statuses: Vec<workflows::WorkflowStatus>,
+    /// The status new tickets start in; its category is `new`.
+    #[schema(min_length = 1, max_length = 40)]
+    initial: String,
+    /// The moves allowed, up to 500; every status must be reachable from `initial` and lead
+    /// to a closed status.
+    #[schema(max_items = 500)]
+    transitions: Vec<workflows::Transition>,
+}
+
+/// Set a project's ticket workflow
+///
+/// Puts a new version in effect for tickets created from now on; existing tickets keep moving
+/// along the version they were created under. A status key keeps its category from one
+/// version to the next.
+#[utoipa::path(
+    put,
+    path = "/api/v1/projects/{id}/workflow",
+    tag = "projects",
+    params(("id" = uuid::Uuid, Path, description = "The project's id.")),
+    request_body = PutWorkflow,
+    responses(
+        (status = 200, description = "The new version, now in effect.", body = Workflow),
+        (status = 404, description = "No such project, or not one the caller may manage.", body = ErrorBody),
+        (status = 409, description = "Someone put another version since `version`; reload and retry.", body = ErrorBody),
+        (status = 422, description = "An invalid workflow; `details.field` names the status or transition at fault.", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = []))
+)]
+pub async fn put_workflow(
+    State(state): State<OpsState>,
+    Extension(actor): Extension<Actor>,
+    PathId(id): PathId,
+    ApiJson(body): ApiJson<PutWorkflow>,
+) -> Result<Json<Workflow>, ApiError> {
+    let project = visible_project(&state, &actor, Action::ProjectManage, id).await?;
+    let definition = WorkflowDefinition {
+        statuses: body.statuses,
+        initial: body.initial,
+        transitions: body.transitions,
+    };
+    Ok(Json(
+        workflows::put(&state.db, &actor, project.id, body.version, definition).await?,
     ))
 }
 

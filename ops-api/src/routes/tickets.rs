@@ -43,8 +43,8 @@ impl From<TicketError> for ApiError {
         match error {
             TicketError::NotFound => ApiError::NotFound("no such ticket".into()),
             TicketError::VersionConflict { .. } => ApiError::Conflict(error.to_string()),
-            TicketError::InvalidTransition { .. } => {
-                ApiError::invalid_field("status", error.to_string())
+            TicketError::InvalidTransition { field, .. } => {
+                ApiError::invalid_field(field, error.to_string())
             }
             TicketError::UnknownAssignee(_) => {
                 ApiError::invalid_field("assignee_id", error.to_string())
@@ -399,10 +399,16 @@ fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<U
 pub struct UpdateTicket {
     /// The ticket's `version` the change is based on.
     version: i64,
-    /// The new status, along the workflow.
+    /// The new lifecycle status: the ticket moves to the first status of that category, in
+    /// workflow order, that its workflow allows from where it is.
     #[serde(default)]
     #[schema(value_type = Option<crate::openapi::TicketStatusSchema>)]
     status: Option<TicketStatus>,
+    /// The new status of the ticket's workflow, by key, along an allowed transition; give
+    /// this or `status`, not both.
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 40)]
+    workflow_status: Option<String>,
     /// The new priority.
     #[serde(default)]
     #[schema(value_type = Option<crate::openapi::TicketPrioritySchema>)]
@@ -438,7 +444,7 @@ pub struct UpdateTicket {
         (status = 200, description = "The changed ticket.", body = Ticket),
         (status = 404, description = "No such ticket, or not one the caller may see.", body = ErrorBody),
         (status = 409, description = "Someone changed the ticket since `version`; reload and retry.", body = ErrorBody),
-        (status = 422, description = "A status the workflow does not allow, an unknown assignee, or no change at all; `details.field` names it.", body = ErrorBody),
+        (status = 422, description = "A move the ticket's workflow does not allow, an unknown assignee, or no change at all; `details.field` names it.", body = ErrorBody),
     ),
     security(("bearer" = []), ("session" = [], "csrf" = []))
 )]
@@ -449,6 +455,12 @@ pub async fn update(
     PathId(id): PathId,
     ApiJson(body): ApiJson<UpdateTicket>,
 ) -> Result<Json<Ticket>, ApiError> {
+    if body.status.is_some() && body.workflow_status.is_some() {
+        return Err(ApiError::invalid_field(
+            "workflow_status",
+            "give `status` or `workflow_status`, not both",
+        ));
+    }
     let ticket = visible(&state, &actor, Action::TicketUpdate, id).await?;
     let fields = configured(
         &state,
@@ -471,6 +483,7 @@ pub async fn update(
     }
     let change = TicketChange {
         status: body.status,
+        workflow_status: body.workflow_status,
         priority: body.priority,
         assignee_id: body.assignee_id,
         request_type: body.request_type,

@@ -859,6 +859,84 @@ async fn agent_adherence_clips_the_schedule_to_the_period_and_its_time_zone() {
 }
 
 #[tokio::test]
+async fn a_night_shift_across_a_clock_change_counts_the_hours_it_really_lasts() {
+    // Berlin springs forward on 29 March 2026: 02:00 CET becomes 03:00 CEST (01:00 UTC).
+    // Dan works 00:00 CET to 07:00 CEST: seven hours on the wall clock, six in fact.
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::in_dir(&dir.path().join("lake")).unwrap();
+    let mut schedules = Rows::new(EventFamily::Schedules);
+    schedules.push(
+        TENANT_A,
+        "schedule.activity_scheduled",
+        "2026-03-20T12:00:00Z",
+        serde_json::json!({
+            "schedule_id": "s1", "week_start": "2026-03-23", "version": 1, "agent_id": "dan",
+            "activity": "work", "starts_at": "2026-03-28T23:00:00Z", "ends_at": "2026-03-29T05:00:00Z",
+        }),
+    );
+    schedules.push(
+        TENANT_A,
+        "schedule.published",
+        "2026-03-20T12:00:00Z",
+        serde_json::json!({
+            "schedule_id": "s1", "week_start": "2026-03-23", "version": 1,
+            "time_zone": "Europe/Berlin", "agents": 1, "activities": 1,
+        }),
+    );
+    schedules.land(&lake).await;
+    let mut states = Rows::new(EventFamily::AgentState);
+    for (event_type, at) in [
+        ("agent.logged_in", "2026-03-28T23:00:00Z"),
+        ("agent.ready", "2026-03-28T23:00:00Z"),
+        ("agent.logged_out", "2026-03-29T05:00:00Z"),
+    ] {
+        states.push(
+            TENANT_A,
+            event_type,
+            at,
+            serde_json::json!({"agent_id": "dan"}),
+        );
+    }
+    states.land(&lake).await;
+    let reader = LakeReader::new(lake, ReaderConfig::default()).unwrap();
+    let scope = Scope::tenant(tenant(TENANT_A));
+    let night = [
+        ("from", "2026-03-29"),
+        ("to", "2026-03-30"),
+        ("tz", "Europe/Berlin"),
+    ];
+
+    let adherence = table(&reader, &scope, "agent_adherence", &night).await;
+    assert_eq!(
+        adherence.project(&ADHERENCE_COLUMNS[..8]),
+        ["dan|21600.0|21600.0|21600.0|0.0|21600.0|1.0|1.0"],
+        "\n{}",
+        adherence.text
+    );
+    let performance = table(&reader, &scope, "agent_performance", &night).await;
+    assert_eq!(
+        performance.project(&[
+            "agent_id",
+            "first_login",
+            "last_logout",
+            "logged_in_sec",
+            "ready_sec"
+        ]),
+        ["dan|2026-03-29T00:00:00|2026-03-29T07:00:00|21600.0|21600.0"],
+        "\n{}",
+        performance.text
+    );
+    let spans = table(&reader, &scope, "agent_states", &night).await;
+    assert_eq!(
+        spans.project(&["state", "started_at", "ended_at", "duration_sec"]),
+        // Logging in took no time and ends where the period starts: no span of it is shown.
+        ["ready|2026-03-29T00:00:00|2026-03-29T07:00:00|21600.0"],
+        "\n{}",
+        spans.text
+    );
+}
+
+#[tokio::test]
 async fn ticket_intervals_follow_phases_backlog_and_first_contact_resolution() {
     let dir = tempfile::tempdir().unwrap();
     let lake = Lake::in_dir(&dir.path().join("lake")).unwrap();

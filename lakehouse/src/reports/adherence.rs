@@ -22,10 +22,12 @@
 //! - **worked** = logged-in time within the scheduled time (breaks included);
 //! - **conformance** = worked time / scheduled time.
 //!
-//! Agents without scheduled time in the period are not listed.
+//! Agents without scheduled time in the period are not listed. Time is cut and summed in UTC,
+//! so on the night a clock change skips or repeats an hour, a scheduled night shift counts the
+//! hours it really lasts.
 
 use super::params::{ParamError, Params};
-use super::query::{DrillDown, Query, Sql, local_time_sql};
+use super::query::{DrillDown, NOW_UTC, Query, Sql};
 use super::{ColumnDoc, Definition, Grain, PERIOD_PARAMS, ParamDoc, Report, accepted};
 
 const PARAMS: [ParamDoc; 4] = [
@@ -110,18 +112,21 @@ impl Report for AgentAdherence {
         params.finish(&accepted(&PARAMS))?;
         let mut sql = Sql::default();
         let spans = super::agents::spans_sql(&mut sql, &period, &agents);
-        let from = micros(&sql.local_time(period.from));
-        let to = micros(&sql.local_time(period.to));
-        let now = micros(&local_time_sql("now()", &period.tz));
+        // Everything is cut and measured in UTC: an hour skipped or repeated by a clock
+        // change is not an hour scheduled or worked.
+        let (from, to) = period.utc_bounds();
+        let from = micros(&sql.utc_time(from));
+        let to = micros(&sql.utc_time(to));
+        let now = micros(NOW_UTC);
         // A call answered in the period may end up to a day after it.
         let (first_day, last_day) = period.partition_dates(1);
         let first = sql.date(first_day);
         let last = sql.date(last_day);
-        let call_at = micros(&local_time_sql("occurred_at", &period.tz));
+        let call_at = micros("occurred_at");
         let call_agents = sql.one_of("agent_id", &agents);
         let scheduled_agents = sql.one_of("s.agent_id", &agents);
-        let starts = micros(&local_time_sql("s.starts_at", &period.tz));
-        let ends = micros(&local_time_sql("s.ends_at", &period.tz));
+        let starts = micros("s.starts_at");
+        let ends = micros("s.ends_at");
         let seconds = |end: &str, start: &str| {
             format!(
                 "cast(cast({end} as bigint) - cast({start} as bigint) as double) / 1000000.0",
@@ -222,8 +227,8 @@ select agent_id,
        worked_sec / nullif(scheduled_sec, 0) as conformance
 from per_agent
 order by agent_id",
-            started = micros("started_at"),
-            ended = micros("ended_at"),
+            started = micros("started_utc"),
+            ended = micros("ended_utc"),
         );
         let drill = DrillDown {
             report: "agent_states",

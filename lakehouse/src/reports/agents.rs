@@ -13,7 +13,7 @@
 
 use super::calls::CallSelection;
 use super::params::{ParamError, Params, Period};
-use super::query::{DrillDown, Query, Sql, local_time_sql};
+use super::query::{DrillDown, NOW_UTC, Query, Sql, local_time_sql, micros_sql};
 use super::{ColumnDoc, Definition, Grain, PERIOD_PARAMS, ParamDoc, Report, accepted};
 
 const PARAMS: [ParamDoc; 4] = [
@@ -151,18 +151,25 @@ pub(super) fn spans_sql(
     let (first_day, last_day) = period.partition_dates(0);
     let first = sql.date(first_day);
     let last = sql.date(last_day);
-    let from = sql.local_time(period.from);
-    let to = sql.local_time(period.to);
-    let local = local_time_sql("occurred_at", &period.tz);
-    let now = local_time_sql("now()", &period.tz);
+    let (from, to) = period.utc_bounds();
+    let (from, to) = (sql.utc_time(from), sql.utc_time(to));
     let agents = sql.one_of("agent_id", agents);
+    let started_local = local_time_sql("started_utc", &period.tz);
+    let ended_local = local_time_sql("ended_utc", &period.tz);
+    let seconds = format!(
+        "cast(greatest({} - {}, 0) as double) / 1000000.0",
+        micros_sql("ended_utc"),
+        micros_sql("started_utc")
+    );
+    // Spans are cut and measured in UTC, so a shift across a clock change counts the time
+    // really worked; they are shown in local time.
     format!(
         "with states as (
     select agent_id,
            event_type,
            reason,
-           {local} as started_at,
-           lead({local}) over (partition by agent_id order by occurred_at, event_id) as next_at
+           occurred_at as started_utc,
+           lead(occurred_at) over (partition by agent_id order by occurred_at, event_id) as next_utc
     from agent_state
     where event_date >= {first} and event_date <= {last} and {agents}
 ),
@@ -170,16 +177,20 @@ spans as (
     select agent_id,
            replace(event_type, 'agent.', '') as state,
            reason,
-           greatest(started_at, {from}) as started_at,
-           least(coalesce(next_at, least({to}, {now})), {to}) as ended_at
+           greatest(started_utc, {from}) as started_utc,
+           least(coalesce(next_utc, least({to}, {NOW_UTC})), {to}) as ended_utc
     from states
     where event_type <> 'agent.logged_out'
-      and started_at < {to}
-      and coalesce(next_at, {to}) > {from}
+      and started_utc < {to}
+      and coalesce(next_utc, {to}) > {from}
 ),
 state_spans as (
-    select agent_id, state, reason, started_at, ended_at,
-           cast(greatest(cast(arrow_cast(ended_at, 'Timestamp(Microsecond, None)') as bigint) - cast(arrow_cast(started_at, 'Timestamp(Microsecond, None)') as bigint), 0) as double) / 1000000.0 as duration_sec
+    select agent_id, state, reason,
+           {started_local} as started_at,
+           {ended_local} as ended_at,
+           started_utc,
+           ended_utc,
+           {seconds} as duration_sec
     from spans
 )"
     )

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone as _, Utc};
 use datafusion::arrow::array::timezone::Tz;
 use serde::Serialize;
 
@@ -397,6 +397,26 @@ impl Period {
             ));
         }
         Ok(Self { from, to, tz })
+    }
+
+    /// The period's bounds as instants, for arithmetic that must count real time across a
+    /// clock change: a local time the change skips is read as the first one after the gap, a
+    /// local time it repeats as its first occurrence.
+    pub fn utc_bounds(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+        let tz = Tz::from_str(self.tz.as_str()).ok();
+        let instant = |local: NaiveDateTime| match tz {
+            None => local.and_utc(),
+            Some(tz) => match tz.from_local_datetime(&local) {
+                LocalResult::Single(at) | LocalResult::Ambiguous(at, _) => at.with_timezone(&Utc),
+                LocalResult::None => (1..=180)
+                    .find_map(|minutes| {
+                        tz.from_local_datetime(&(local + chrono::Duration::minutes(minutes)))
+                            .earliest()
+                    })
+                    .map_or_else(|| local.and_utc(), |at| at.with_timezone(&Utc)),
+            },
+        };
+        (instant(self.from), instant(self.to))
     }
 
     /// The UTC dates that can hold events of this local period: a day of margin on each

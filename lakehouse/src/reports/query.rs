@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use datafusion::arrow::array::{Array, AsArray as _, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::common::ScalarValue;
@@ -52,6 +52,14 @@ impl Sql {
         let micros = at.and_utc().timestamp_micros();
         self.value(
             ScalarValue::TimestampMicrosecond(Some(micros), None),
+            "timestamp",
+        )
+    }
+
+    /// An instant, as a UTC timestamp like the tables' `occurred_at`.
+    pub(crate) fn utc_time(&mut self, at: DateTime<Utc>) -> String {
+        self.value(
+            ScalarValue::TimestampMicrosecond(Some(at.timestamp_micros()), Some("UTC".into())),
             "timestamp",
         )
     }
@@ -116,6 +124,14 @@ order by {group}"
 }
 
 /// The SQL for the local wall-clock time in `tz` of the UTC timestamp `column`.
+/// The current instant as a UTC timestamp like the tables' `occurred_at`.
+pub(crate) const NOW_UTC: &str = "arrow_cast(now(), 'Timestamp(Microsecond, \"UTC\")')";
+
+/// The microseconds since the epoch of a timestamp expression, as a 64-bit integer.
+pub(crate) fn micros_sql(expr: &str) -> String {
+    format!("cast(arrow_cast({expr}, 'Timestamp(Microsecond, None)') as bigint)")
+}
+
 pub(crate) fn local_time_sql(column: &str, tz: &TimeZone) -> String {
     // `TimeZone` only admits characters that cannot leave the string literal.
     format!(

@@ -138,8 +138,12 @@ pub struct Field {
     pub kind: FieldKind,
     /// Whether every new ticket must have it.
     pub required: bool,
-    /// The choices of a choice field, in order.
+    /// The choices of a choice field, in order: its own, or the active entries of its
+    /// dictionary.
     pub choices: Vec<String>,
+    /// The project dictionary a choice field takes its choices from, by key; `null` when the
+    /// field lists its own.
+    pub dictionary: Option<String>,
     /// Whether tickets take new values of it.
     pub active: bool,
     /// When it was created.
@@ -158,6 +162,7 @@ struct FieldRow {
     kind: String,
     required: bool,
     choices: String,
+    dictionary: Option<String>,
     active: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -179,6 +184,7 @@ impl TryFrom<FieldRow> for Field {
             kind: stored("kind", &row.kind)?,
             required: row.required,
             choices: serde_json::from_str(&row.choices).map_err(|e| decode("choices", e))?,
+            dictionary: row.dictionary,
             active: row.active,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -187,8 +193,8 @@ impl TryFrom<FieldRow> for Field {
     }
 }
 
-const FIELD_COLUMNS: &str =
-    "id, key, label, kind, required, choices, active, created_at, updated_at, version";
+const FIELD_COLUMNS: &str = "id, key, label, kind, required, choices, dictionary, active, \
+                             created_at, updated_at, version";
 
 /// Adds a request type to `project`, routing its new tickets to `specialists`.
 ///
@@ -353,8 +359,11 @@ pub struct NewField {
     pub kind: FieldKind,
     /// Whether new tickets must have it.
     pub required: bool,
-    /// The choices of a choice field.
+    /// The choices of a choice field that lists its own.
     pub choices: Vec<String>,
+    /// The dictionary a choice field takes its choices from, already checked to exist; its
+    /// active values, resolved.
+    pub dictionary: Option<(String, Vec<String>)>,
 }
 
 /// Adds a field to `project`.
@@ -368,13 +377,19 @@ pub async fn add_field(
     new: NewField,
 ) -> Result<Field, sqlx::Error> {
     let at = now();
+    let own_choices = serde_json::to_string(&new.choices).unwrap_or_else(|_| "[]".into());
+    let (dictionary, choices) = match new.dictionary {
+        Some((key, values)) => (Some(key), values),
+        None => (None, new.choices),
+    };
     let field = Field {
         id: Uuid::now_v7(),
         key: new.key,
         label: new.label,
         kind: new.kind,
         required: new.required,
-        choices: new.choices,
+        choices,
+        dictionary,
         active: true,
         created_at: at,
         updated_at: at,
@@ -383,7 +398,8 @@ pub async fn add_field(
     on_backend!(db, |pool| {
         sqlx::query(
             "insert into project_fields (id, tenant_id, project_id, key, label, kind, required, \
-             choices, created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+             choices, dictionary, created_at, updated_at) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $10, $9, $9)",
         )
         .bind(field.id)
         .bind(tenant.as_uuid())
@@ -392,15 +408,17 @@ pub async fn add_field(
         .bind(&field.label)
         .bind(field.kind.as_str())
         .bind(field.required)
-        .bind(serde_json::to_string(&field.choices).unwrap_or_else(|_| "[]".into()))
+        .bind(&own_choices)
         .bind(at)
+        .bind(&field.dictionary)
         .execute(pool)
         .await?;
     });
     Ok(field)
 }
 
-/// The fields of `project`, by key.
+/// The fields of `project`, by key; a field drawing on a dictionary has its dictionary's active
+/// values as its choices.
 ///
 /// # Errors
 /// Database errors.
@@ -418,7 +436,23 @@ pub async fn fields(
         .fetch_all(pool)
         .await?
     });
-    rows.into_iter().map(Field::try_from).collect()
+    let mut fields = rows
+        .into_iter()
+        .map(Field::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    if fields.iter().any(|field| field.dictionary.is_some()) {
+        let dictionaries = crate::dictionaries::list(db, tenant, project).await?;
+        for field in &mut fields {
+            if let Some(key) = &field.dictionary {
+                field.choices = dictionaries
+                    .iter()
+                    .find(|dictionary| dictionary.key == *key)
+                    .map(crate::dictionaries::Dictionary::active_values)
+                    .unwrap_or_default();
+            }
+        }
+    }
+    Ok(fields)
 }
 
 /// A change to a field; its key and kind never change.
@@ -472,7 +506,12 @@ pub async fn update_field(
         )
         .bind(&next.label)
         .bind(next.required)
-        .bind(serde_json::to_string(&next.choices).unwrap_or_else(|_| "[]".into()))
+        // A dictionary's values live in the dictionary.
+        .bind(if next.dictionary.is_some() {
+            "[]".to_owned()
+        } else {
+            serde_json::to_string(&next.choices).unwrap_or_else(|_| "[]".into())
+        })
         .bind(next.active)
         .bind(next.updated_at)
         .bind(tenant.as_uuid())
@@ -563,6 +602,7 @@ mod tests {
             kind,
             required,
             choices: choices.iter().map(|c| (*c).to_owned()).collect(),
+            dictionary: None,
             active: true,
             created_at: Utc::now(),
             updated_at: Utc::now(),

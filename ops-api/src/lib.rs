@@ -12,6 +12,7 @@ pub mod auth;
 pub mod constructor;
 pub mod customers;
 pub mod db;
+pub mod dictionaries;
 pub mod error;
 pub mod extract;
 pub mod hr;

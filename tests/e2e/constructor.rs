@@ -200,3 +200,97 @@ async fn new_tickets_of_a_request_type_go_to_its_least_loaded_specialist() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn choice_fields_draw_on_a_shared_dictionary_whose_values_are_retired_never_lost() {
+    on_both(async |world: World| {
+        let project = format!("/projects/{}", world.project);
+        let dictionaries = format!("{project}/dictionaries");
+        let districts = json!({"key": "districts", "name": "Districts", "entries": [
+            {"value": "north", "label": "North district"}, {"value": "south"}
+        ]});
+        let (status, dictionary) = world.call(Method::POST, &dictionaries, &world.admin, Some(districts.clone())).await;
+        assert_eq!(status, StatusCode::CREATED, "{dictionary}");
+        assert_eq!(dictionary["entries"][1], json!({"value": "south", "label": "south", "active": true}));
+        let (status, taken) = world.call(Method::POST, &dictionaries, &world.admin, Some(districts)).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{taken}");
+        for (body, field) in [
+            (json!({"key": "zones", "name": "Zones", "entries": []}), "entries"),
+            (json!({"key": "zones", "name": "Zones", "entries": [{"value": "a"}, {"value": "a"}]}), "entries[1].value"),
+            (json!({"key": "Zones", "name": "Zones", "entries": [{"value": "a"}]}), "key"),
+        ] {
+            let (status, refused) = world.call(Method::POST, &dictionaries, &world.admin, Some(body.clone())).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {refused}");
+            assert_eq!(refused["error"]["details"]["field"], field, "{body}");
+        }
+
+        // Two fields share it; a field names a dictionary or lists choices, never both.
+        let fields = format!("{project}/fields");
+        for key in ["home_district", "visit_district"] {
+            let body = json!({"key": key, "label": key, "kind": "choice", "dictionary": "districts"});
+            let (status, field) = world.call(Method::POST, &fields, &world.admin, Some(body)).await;
+            assert_eq!(status, StatusCode::CREATED, "{field}");
+            assert_eq!((field["dictionary"].as_str(), field["choices"].clone()), (Some("districts"), json!(["north", "south"])));
+        }
+        for (body, field) in [
+            (json!({"key": "zone", "label": "Zone", "kind": "choice", "dictionary": "zones"}), "dictionary"),
+            (json!({"key": "zone", "label": "Zone", "kind": "text", "dictionary": "districts"}), "dictionary"),
+            (json!({"key": "zone", "label": "Zone", "kind": "choice", "dictionary": "districts", "choices": ["x"]}), "choices"),
+        ] {
+            let (status, refused) = world.call(Method::POST, &fields, &world.admin, Some(body.clone())).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {refused}");
+            assert_eq!(refused["error"]["details"]["field"], field, "{body}");
+        }
+
+        let create = |district: &str| {
+            json!({"project_id": world.project, "subject": "Street light out", "channel": "web_form",
+                   "fields": {"home_district": district, "visit_district": district}})
+        };
+        let (status, ticket) = world.call(Method::POST, "/tickets", &world.admin, Some(create("south"))).await;
+        assert_eq!(status, StatusCode::CREATED, "{ticket}");
+
+        // Retiring `south` and adding `east`: new tickets take east, not south; the ticket keeps south.
+        let path = format!("{dictionaries}/{}", dictionary["id"].as_str().unwrap());
+        let change = json!({"version": 1, "entries": [
+            {"value": "north", "label": "North district"}, {"value": "south", "active": false}, {"value": "east"}
+        ]});
+        let (status, changed) = world.call(Method::PATCH, &path, &world.admin, Some(change.clone())).await;
+        assert_eq!(status, StatusCode::OK, "{changed}");
+        assert_eq!(changed["version"], 2);
+        let (status, stale) = world.call(Method::PATCH, &path, &world.admin, Some(change)).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{stale}");
+        let (status, refused) = world
+            .call(Method::PATCH, &path, &world.admin, Some(json!({"version": 2, "entries": [{"value": "north"}, {"value": "east"}]})))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+        assert_eq!(refused["error"]["details"]["field"], "entries");
+        assert!(refused["error"]["message"].as_str().unwrap().contains("`south`"), "{refused}");
+
+        let (status, refused) = world.call(Method::POST, "/tickets", &world.admin, Some(create("south"))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+        assert_eq!(refused["error"]["details"]["field"], "fields.home_district");
+        let (status, east) = world.call(Method::POST, "/tickets", &world.admin, Some(create("east"))).await;
+        assert_eq!(status, StatusCode::CREATED, "{east}");
+        let (_, kept) = world.call(Method::GET, &format!("/tickets/{}", ticket["id"].as_str().unwrap()), &world.admin, None).await;
+        assert_eq!(kept["fields"]["home_district"], "south");
+        let (_, listed) = world.call(Method::GET, &fields, &world.admin, None).await;
+        let home = listed.as_array().unwrap().iter().find(|f| f["key"] == "home_district").unwrap().clone();
+        assert_eq!(home["choices"], json!(["north", "east"]));
+        let (status, refused) = world
+            .call(Method::PATCH, &format!("{fields}/{}", home["id"].as_str().unwrap()), &world.admin, Some(json!({"version": 1, "add_choices": ["west"]})))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+        assert_eq!(refused["error"]["details"]["field"], "add_choices");
+
+        // Operators read but do not change dictionaries; another tenant sees none of them.
+        let operator = world.role_token(tenet_events::Role::Operator).await;
+        let (status, _) = world.call(Method::PATCH, &path, &operator, Some(json!({"version": 2, "name": "x"}))).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let intruder = world.intruder(tenet_events::Role::Admin).await;
+        let (status, _) = world.call(Method::GET, &dictionaries, &intruder, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _) = world.call(Method::PATCH, &path, &intruder, Some(json!({"version": 2, "name": "x"}))).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    })
+    .await;
+}

@@ -89,6 +89,14 @@ pub fn router(db: Database, auth: AuthSettings, attachments: AttachmentStore) ->
             get(projects::sla_policy).put(projects::put_sla_policy),
         )
         .route(
+            "/projects/{id}/dictionaries",
+            get(projects::dictionaries).post(projects::add_dictionary),
+        )
+        .route(
+            "/projects/{id}/dictionaries/{dictionary_id}",
+            patch(projects::update_dictionary),
+        )
+        .route(
             "/projects/{id}/workflow",
             get(projects::workflow).put(projects::put_workflow),
         )

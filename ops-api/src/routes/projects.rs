@@ -18,6 +18,7 @@ use super::{OpsState, user_of};
 use crate::constructor::{
     self, Field, FieldChange, FieldKind, NewField, RequestType, RequestTypeChange,
 };
+use crate::dictionaries::{self, Dictionary, DictionaryEntry};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ChildPath, PathId, object};
 use crate::projects::{self, Project, ProjectKey};
@@ -646,11 +647,15 @@ pub struct NewFieldBody {
     /// Whether every new ticket must have it; `false` when left out.
     #[serde(default)]
     required: bool,
-    /// The choices of a choice field (its dictionary): 1 to 500 distinct texts; none for other
-    /// kinds.
+    /// The choices of a choice field that lists its own: 1 to 500 distinct texts; none for
+    /// other kinds, or when `dictionary` is given.
     #[serde(default)]
     #[schema(max_items = 500)]
     choices: Vec<String>,
+    /// The key of a project dictionary a choice field takes its choices from instead.
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 40)]
+    dictionary: Option<String>,
 }
 
 fn checked_choices(
@@ -710,12 +715,42 @@ pub async fn add_field(
     ApiJson(body): ApiJson<NewFieldBody>,
 ) -> Result<(StatusCode, Json<Field>), ApiError> {
     let project = visible_project(&state, &actor, Action::ProjectManage, id).await?;
+    let (choices, dictionary) = match body.dictionary {
+        None => (checked_choices(body.kind, body.choices, false)?, None),
+        Some(_) if body.kind != FieldKind::Choice => {
+            return Err(ApiError::invalid_field(
+                "dictionary",
+                "only choice fields take their choices from a dictionary",
+            ));
+        }
+        Some(_) if !body.choices.is_empty() => {
+            return Err(ApiError::invalid_field(
+                "choices",
+                "a choice field lists its own choices or names a dictionary, not both",
+            ));
+        }
+        Some(name) => {
+            let dictionary = dictionaries::list(&state.db, actor.tenant_id, project.id)
+                .await?
+                .into_iter()
+                .find(|dictionary| dictionary.key == name)
+                .ok_or_else(|| {
+                    ApiError::invalid_field(
+                        "dictionary",
+                        format!("the project has no dictionary `{name}`"),
+                    )
+                })?;
+            let values = dictionary.active_values();
+            (Vec::new(), Some((dictionary.key, values)))
+        }
+    };
     let new = NewField {
         key: key(&body.key)?,
         label: text("label", &body.label, 1, 200)?,
         kind: body.kind,
         required: body.required,
-        choices: checked_choices(body.kind, body.choices, false)?,
+        choices,
+        dictionary,
     };
     let field = constructor::add_field(&state.db, actor.tenant_id, project.id, new)
         .await
@@ -803,6 +838,16 @@ pub async fn update_field(
             field.version
         )));
     }
+    if let Some(dictionary) = &field.dictionary
+        && !body.add_choices.is_empty()
+    {
+        return Err(ApiError::invalid_field(
+            "add_choices",
+            format!(
+                "the field's choices are the entries of dictionary `{dictionary}`; add them there"
+            ),
+        ));
+    }
     let mut add_choices = checked_choices(field.kind, body.add_choices, true)?;
     add_choices.retain(|choice| !field.choices.contains(choice));
     if field.choices.len() + add_choices.len() > constructor::MAX_CHOICES {
@@ -832,5 +877,161 @@ pub async fn update_field(
     .map(Json)
     .ok_or_else(|| {
         ApiError::Conflict("the field was changed by someone else; reload it and retry".into())
+    })
+}
+
+/// A new dictionary.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDictionary {
+    /// Its key, unique in the project: 1 to 40 lower-case letters, digits or `_`, starting with
+    /// a letter.
+    #[schema(min_length = 1, max_length = 40, pattern = "^[a-z][a-z0-9_]*$")]
+    key: String,
+    /// Its name: 1 to 200 characters after trimming.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    name: String,
+    /// Its entries, in order: 1 to 500 distinct values.
+    #[schema(min_items = 1, max_items = 500)]
+    entries: Vec<DictionaryEntry>,
+}
+
+/// List a project's dictionaries
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{id}/dictionaries",
+    tag = "projects",
+    params(("id" = uuid::Uuid, Path, description = "The project's id.")),
+    responses(
+        (status = 200, description = "The dictionaries, by key.", body = Vec<Dictionary>),
+        (status = 404, description = "No such project, or not one the caller may see.", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = []))
+)]
+pub async fn dictionaries(
+    State(state): State<OpsState>,
+    Extension(actor): Extension<Actor>,
+    PathId(id): PathId,
+) -> Result<Json<Vec<Dictionary>>, ApiError> {
+    let project = visible_project(&state, &actor, Action::ProjectRead, id).await?;
+    Ok(Json(
+        dictionaries::list(&state.db, actor.tenant_id, project.id).await?,
+    ))
+}
+
+/// Add a dictionary to a project
+///
+/// A shared list of values that choice fields name as their `dictionary`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{id}/dictionaries",
+    tag = "projects",
+    params(("id" = uuid::Uuid, Path, description = "The project's id.")),
+    request_body = NewDictionary,
+    responses(
+        (status = 201, description = "The dictionary was added.", body = Dictionary),
+        (status = 404, description = "No such project, or not one the caller may manage.", body = ErrorBody),
+        (status = 409, description = "The key is taken in the project.", body = ErrorBody),
+        (status = 422, description = "An invalid key, name or entry; `details.field` names it.", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = []))
+)]
+pub async fn add_dictionary(
+    State(state): State<OpsState>,
+    Extension(actor): Extension<Actor>,
+    PathId(id): PathId,
+    ApiJson(body): ApiJson<NewDictionary>,
+) -> Result<(StatusCode, Json<Dictionary>), ApiError> {
+    let project = visible_project(&state, &actor, Action::ProjectManage, id).await?;
+    let key = key(&body.key)?;
+    let name = text("name", &body.name, 1, 200)?;
+    let entries = dictionaries::check_entries(body.entries, &[])
+        .map_err(|(field, message)| ApiError::invalid_field(field, message))?;
+    let dictionary = dictionaries::add(&state.db, actor.tenant_id, project.id, key, name, entries)
+        .await
+        .map_err(key_taken)?;
+    Ok((StatusCode::CREATED, Json(dictionary)))
+}
+
+/// A change to a dictionary, based on the version the caller saw.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateDictionary {
+    /// The dictionary's `version` the change is based on.
+    version: i64,
+    /// The new name.
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    name: Option<String>,
+    /// All its entries, in order: every value it has keeps its place in the list (retire one
+    /// with `"active": false`), new values are added.
+    #[serde(default)]
+    #[schema(min_items = 1, max_items = 500)]
+    entries: Option<Vec<DictionaryEntry>>,
+}
+
+/// Change a dictionary
+///
+/// Renames it, relabels, adds, retires or brings back entries. A value is never removed: tickets
+/// may hold it.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/projects/{id}/dictionaries/{dictionary_id}",
+    tag = "projects",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The project's id."),
+        ("dictionary_id" = uuid::Uuid, Path, description = "The dictionary's id."),
+    ),
+    request_body = UpdateDictionary,
+    responses(
+        (status = 200, description = "The changed dictionary.", body = Dictionary),
+        (status = 404, description = "No such project or dictionary.", body = ErrorBody),
+        (status = 409, description = "Someone changed the dictionary since `version`.", body = ErrorBody),
+        (status = 422, description = "An invalid name or entry, or a value left out; `details.field` names it.", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = []))
+)]
+pub async fn update_dictionary(
+    State(state): State<OpsState>,
+    Extension(actor): Extension<Actor>,
+    path: ChildPath,
+    ApiJson(body): ApiJson<UpdateDictionary>,
+) -> Result<Json<Dictionary>, ApiError> {
+    let project = visible_project(&state, &actor, Action::ProjectManage, path.parent).await?;
+    let dictionary = dictionaries::list(&state.db, actor.tenant_id, project.id)
+        .await?
+        .into_iter()
+        .find(|dictionary| dictionary.id == path.child)
+        .ok_or_else(|| ApiError::NotFound("no such dictionary in this project".into()))?;
+    let stale = |current: i64| {
+        ApiError::Conflict(format!(
+            "the dictionary was changed by someone else (now at version {current}); reload it and retry"
+        ))
+    };
+    if dictionary.version != body.version {
+        return Err(stale(dictionary.version));
+    }
+    let name = match body.name {
+        Some(name) => text("name", &name, 1, 200)?,
+        None => dictionary.name.clone(),
+    };
+    let entries = match body.entries {
+        Some(entries) => dictionaries::check_entries(entries, &dictionary.entries)
+            .map_err(|(field, message)| ApiError::invalid_field(field, message))?,
+        None => dictionary.entries.clone(),
+    };
+    dictionaries::update(
+        &state.db,
+        actor.tenant_id,
+        project.id,
+        dictionary.id,
+        body.version,
+        &name,
+        &entries,
+    )
+    .await?
+    .map(Json)
+    .ok_or_else(|| {
+        ApiError::Conflict("the dictionary was changed by someone else; reload it and retry".into())
     })
 }

@@ -16,7 +16,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use futures::StreamExt as _;
 use tenet_events::identity::Principal;
-use tenet_events::{Actor, TenantId};
+use tenet_events::{Actor, Role, TenantId};
 use tenet_lakehouse::export::{Format, encode};
 use tenet_lakehouse::reports::{self, Params};
 use tenet_lakehouse::{Lake, LakeReader, ReaderConfig, Scope};
@@ -74,10 +74,19 @@ pub async fn scope_of(
             )
             .await
             .map_err(|error| ApiError::internal(format!("project memberships: {error}")))?;
-            Ok(Scope::projects(
-                actor.tenant_id,
-                projects.into_iter().map(|project| project.id.to_string()),
-            ))
+            // A client company reads the statistics of the projects that show them.
+            let mut shown = Vec::with_capacity(projects.len());
+            for project in projects {
+                let statistics = actor.role != Role::Customer
+                    || tenet_ops_api::client_view::get(database, actor.tenant_id, project.id)
+                        .await
+                        .map_err(|error| ApiError::internal(format!("client view: {error}")))?
+                        .statistics;
+                if statistics {
+                    shown.push(project.id.to_string());
+                }
+            }
+            Ok(Scope::projects(actor.tenant_id, shown))
         }
         rbac::Scope::Assigned | rbac::Scope::Denied => Err(ApiError::Forbidden(format!(
             "role {} may not read statistics",

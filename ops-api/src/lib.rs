@@ -9,6 +9,7 @@
 pub mod attachments;
 pub mod audit;
 pub mod auth;
+pub mod client_view;
 pub mod constructor;
 pub mod customers;
 pub mod db;

@@ -237,6 +237,8 @@ pub enum PrincipalSchema {
         routes::projects::update_field,
         routes::projects::sla_policy,
         routes::projects::put_sla_policy,
+        routes::projects::client_view,
+        routes::projects::put_client_view,
         routes::projects::dictionaries,
         routes::projects::add_dictionary,
         routes::projects::update_dictionary,

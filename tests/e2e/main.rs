@@ -9,6 +9,7 @@ mod harness;
 mod attachments;
 mod attendance;
 mod auth;
+mod client_view;
 mod config;
 mod constructor;
 mod crash;

@@ -89,6 +89,10 @@ pub fn router(db: Database, auth: AuthSettings, attachments: AttachmentStore) ->
             get(projects::sla_policy).put(projects::put_sla_policy),
         )
         .route(
+            "/projects/{id}/client-view",
+            get(projects::client_view).put(projects::put_client_view),
+        )
+        .route(
             "/projects/{id}/dictionaries",
             get(projects::dictionaries).post(projects::add_dictionary),
         )

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::query::known_params;
 use super::tickets::text;
 use super::{OpsState, user_of};
+use crate::client_view::{self, ClientView, MAX_HIDDEN_FIELDS};
 use crate::constructor::{
     self, Field, FieldChange, FieldKind, NewField, RequestType, RequestTypeChange,
 };
@@ -1034,4 +1035,113 @@ pub async fn update_dictionary(
     .ok_or_else(|| {
         ApiError::Conflict("the dictionary was changed by someone else; reload it and retry".into())
     })
+}
+
+/// Read what a project shows its clients
+///
+/// What the users of the client company (the customer role) see of the project's tickets and
+/// statistics, beyond which they never see internal comments and attachments.
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{id}/client-view",
+    tag = "projects",
+    params(("id" = uuid::Uuid, Path, description = "The project's id.")),
+    responses(
+        (status = 200, description = "What clients see; version 0 until the project sets it.", body = ClientView),
+        (status = 404, description = "No such project, or not one the caller may see.", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = []))
+)]
+pub async fn client_view(
+    State(state): State<OpsState>,
+    Extension(actor): Extension<Actor>,
+    PathId(id): PathId,
+) -> Result<Json<ClientView>, ApiError> {
+    let project = visible_project(&state, &actor, Action::ProjectRead, id).await?;
+    Ok(Json(
+        client_view::get(&state.db, actor.tenant_id, project.id).await?,
+    ))
+}
+
+/// What a project shows its clients, based on the version the caller saw.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutClientView {
+    /// The view's `version` the change is based on; 0 while the project shows everything.
+    #[schema(minimum = 0)]
+    version: i64,
+    /// Custom fields (by key) clients do not see, up to 200.
+    #[schema(max_items = 200)]
+    hidden_fields: Vec<String>,
+    /// Whether clients see who works a ticket.
+    assignee: bool,
+    /// Whether clients see a ticket's SLA clocks.
+    sla: bool,
+    /// Whether clients read a ticket's history of changes.
+    history: bool,
+    /// Whether clients read and export the project's statistics.
+    statistics: bool,
+}
+
+/// Set what a project shows its clients
+#[utoipa::path(
+    put,
+    path = "/api/v1/projects/{id}/client-view",
+    tag = "projects",
+    params(("id" = uuid::Uuid, Path, description = "The project's id.")),
+    request_body = PutClientView,
+    responses(
+        (status = 200, description = "What clients see from now on.", body = ClientView),
+        (status = 404, description = "No such project, or not one the caller may manage.", body = ErrorBody),
+        (status = 409, description = "Someone changed it since `version`; reload and retry.", body = ErrorBody),
+        (status = 422, description = "An invalid field key; `details.field` names it.", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = []))
+)]
+pub async fn put_client_view(
+    State(state): State<OpsState>,
+    Extension(actor): Extension<Actor>,
+    PathId(id): PathId,
+    ApiJson(body): ApiJson<PutClientView>,
+) -> Result<Json<ClientView>, ApiError> {
+    let project = visible_project(&state, &actor, Action::ProjectManage, id).await?;
+    if body.hidden_fields.len() > MAX_HIDDEN_FIELDS {
+        return Err(ApiError::invalid_field(
+            "hidden_fields",
+            format!("at most {MAX_HIDDEN_FIELDS} fields"),
+        ));
+    }
+    let mut hidden_fields: Vec<String> = Vec::with_capacity(body.hidden_fields.len());
+    for (i, key) in body.hidden_fields.into_iter().enumerate() {
+        if !constructor::valid_key(&key) {
+            return Err(ApiError::invalid_field(
+                format!("hidden_fields[{i}]"),
+                "a field key is 1 to 40 lower-case letters, digits or `_`, starting with a letter",
+            ));
+        }
+        if hidden_fields.contains(&key) {
+            return Err(ApiError::invalid_field(
+                format!("hidden_fields[{i}]"),
+                format!("`{key}` is listed twice"),
+            ));
+        }
+        hidden_fields.push(key);
+    }
+    let view = ClientView {
+        hidden_fields,
+        assignee: body.assignee,
+        sla: body.sla,
+        history: body.history,
+        statistics: body.statistics,
+        version: body.version,
+        updated_at: None,
+    };
+    client_view::put(&state.db, actor.tenant_id, project.id, body.version, &view)
+        .await?
+        .map(Json)
+        .ok_or_else(|| {
+            ApiError::Conflict(
+                "what clients see was changed by someone else; reload it and retry".into(),
+            )
+        })
 }

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use super::OpsState;
 use super::query::{known_params, limit, page, uuid};
+use crate::client_view::{self, ClientView};
 use crate::constructor;
 use crate::customers::{self, CustomerError};
 use crate::error::{ApiError, ErrorBody};
@@ -219,6 +220,7 @@ pub async fn create(
     if let Some(customer) = request.customer_id {
         current_customer(&state, &actor, customer).await?;
     }
+    let view = client_view_of(&state, &actor, request.project_id).await?;
     idempotency::create_once(&state.db, actor.tenant_id, &headers, &body, async || {
         tickets::create(
             &state.db,
@@ -237,8 +239,52 @@ pub async fn create(
             },
         )
         .await
+        .map(|ticket| match &view {
+            Some(view) => view.apply(ticket),
+            None => ticket,
+        })
     })
     .await
+}
+
+/// What the caller's client company may see of `project`: `None` for the center's own staff,
+/// who see everything.
+async fn client_view_of(
+    state: &OpsState,
+    actor: &Actor,
+    project: Uuid,
+) -> Result<Option<ClientView>, ApiError> {
+    if actor.role != Role::Customer {
+        return Ok(None);
+    }
+    Ok(Some(
+        client_view::get(&state.db, actor.tenant_id, project).await?,
+    ))
+}
+
+/// `tickets` as the caller may see them: a client sees each as its project shows it.
+async fn as_seen(
+    state: &OpsState,
+    actor: &Actor,
+    tickets: Vec<Ticket>,
+) -> Result<Vec<Ticket>, ApiError> {
+    if actor.role != Role::Customer {
+        return Ok(tickets);
+    }
+    let mut views: HashMap<Uuid, ClientView> = HashMap::new();
+    let mut seen = Vec::with_capacity(tickets.len());
+    for ticket in tickets {
+        let view = match views.get(&ticket.project_id) {
+            Some(view) => view.clone(),
+            None => {
+                let view = client_view::get(&state.db, actor.tenant_id, ticket.project_id).await?;
+                views.insert(ticket.project_id, view.clone());
+                view
+            }
+        };
+        seen.push(view.apply(ticket));
+    }
+    Ok(seen)
 }
 
 /// One page of tickets.
@@ -354,6 +400,7 @@ pub async fn list(
     };
     let mut items = tickets::list(&state.db, &actor, visibility, &filter).await?;
     let next_cursor = page(&mut items, limit, |ticket| ticket.id);
+    let items = as_seen(&state, &actor, items).await?;
     Ok(Json(Page { items, next_cursor }))
 }
 
@@ -386,7 +433,11 @@ pub async fn get(
     Extension(actor): Extension<Actor>,
     PathId(id): PathId,
 ) -> Result<Json<Ticket>, ApiError> {
-    Ok(Json(visible(&state, &actor, Action::TicketRead, id).await?))
+    let ticket = visible(&state, &actor, Action::TicketRead, id).await?;
+    let mut seen = as_seen(&state, &actor, vec![ticket]).await?;
+    seen.pop()
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound("no such ticket".into()))
 }
 
 fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<Uuid>>, D::Error> {
@@ -599,6 +650,7 @@ pub struct HistoryView {
     params(("id" = uuid::Uuid, Path, description = "The ticket's id.")),
     responses(
         (status = 200, description = "The history.", body = Vec<HistoryView>),
+        (status = 403, description = "A client of a project that does not show them ticket history.", body = ErrorBody),
         (status = 404, description = "No such ticket, or not one the caller may see.", body = ErrorBody),
     ),
     security(("bearer" = []), ("session" = []))
@@ -609,6 +661,13 @@ pub async fn history(
     PathId(id): PathId,
 ) -> Result<Json<Vec<HistoryView>>, ApiError> {
     let ticket = visible(&state, &actor, Action::TicketRead, id).await?;
+    if let Some(view) = client_view_of(&state, &actor, ticket.project_id).await?
+        && !view.history
+    {
+        return Err(ApiError::Forbidden(
+            "this project does not show ticket history to its clients".into(),
+        ));
+    }
     let entries = tickets::history(&state.db, &actor, ticket.id).await?;
     Ok(Json(
         entries

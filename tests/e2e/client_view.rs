@@ -1,0 +1,129 @@
+//! What a project shows its client company, on PostgreSQL and SQLite: hidden fields, the
+//! assignee, SLA clocks, history and statistics, each as the project decides.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tenet_events::identity::Principal;
+use tenet_events::{Actor, Role, TenantId};
+use tenet_ops_api::rbac::Action;
+
+use crate::tickets::{PASSWORD, World, on_both};
+
+/// `method path` with the session of `email`.
+async fn as_client(
+    world: &World,
+    session: &(String, String),
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = world
+        .client
+        .request(method, format!("{}/api/v1{path}", world.app.base))
+        .header("cookie", &session.0)
+        .header("x-csrf-token", &session.1);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn clients_see_what_their_project_shows_them() {
+    on_both(async |world: World| {
+        // Globex's user is a client of the hotline project.
+        let client_id = world.user("buyer@globex.test", "customer").await;
+        let members = format!("/projects/{}/members", world.project);
+        let (status, _) = world.call(Method::POST, &members, &world.admin, Some(json!({"user_id": client_id}))).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let response = world.login("buyer@globex.test", PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let cookie = response.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+        let login: Value = response.json().await.unwrap();
+        let session = (cookie, login["csrf_token"].as_str().unwrap().to_owned());
+
+        let fields = format!("/projects/{}/fields", world.project);
+        for key in ["account", "internal_note"] {
+            let (status, _) = world.call(Method::POST, &fields, &world.admin, Some(json!({"key": key, "label": key, "kind": "text"}))).await;
+            assert_eq!(status, StatusCode::CREATED);
+        }
+        let (status, ticket) = world
+            .call(
+                Method::POST,
+                "/tickets",
+                &world.admin,
+                Some(json!({"project_id": world.project, "subject": "Invoice twice", "channel": "email",
+                            "assignee_id": world.operator_id,
+                            "fields": {"account": "GX-1", "internal_note": "client disputes every invoice"}})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{ticket}");
+        let path = format!("/tickets/{}", ticket["id"].as_str().unwrap());
+
+        // Until the project decides, clients see everything but internal comments.
+        let view = format!("/projects/{}/client-view", world.project);
+        let (status, open) = as_client(&world, &session, Method::GET, &view, None).await;
+        assert_eq!(status, StatusCode::OK, "{open}");
+        assert_eq!((open["version"].as_i64(), open["history"].as_bool()), (Some(0), Some(true)));
+        let (_, seen) = as_client(&world, &session, Method::GET, &path, None).await;
+        assert_eq!(seen["fields"]["internal_note"], "client disputes every invoice", "{seen}");
+        assert_eq!(seen["assignee_id"], world.operator_id.as_str());
+
+        let closed = json!({"version": 0, "hidden_fields": ["internal_note"], "assignee": false, "sla": false, "history": false, "statistics": false});
+        let (status, set) = world.call(Method::PUT, &view, &world.admin, Some(closed.clone())).await;
+        assert_eq!(status, StatusCode::OK, "{set}");
+        assert_eq!(set["version"], 1);
+        let (status, _) = world.call(Method::PUT, &view, &world.admin, Some(closed.clone())).await;
+        assert_eq!(status, StatusCode::CONFLICT, "a change based on an old version");
+        let mut bad = closed.clone();
+        bad["version"] = 1.into();
+        bad["hidden_fields"] = json!(["account", "Internal Note"]);
+        let (status, refused) = world.call(Method::PUT, &view, &world.admin, Some(bad)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+        assert_eq!(refused["error"]["details"]["field"], "hidden_fields[1]");
+        let (status, _) = as_client(&world, &session, Method::PUT, &view, Some(json!({"version": 1, "hidden_fields": [], "assignee": true, "sla": true, "history": true, "statistics": true}))).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "clients do not decide what they see");
+
+        // The client now sees the ticket without the internal field, the assignee or the clocks.
+        let (status, seen) = as_client(&world, &session, Method::GET, &path, None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(seen["fields"], json!({"account": "GX-1"}), "{seen}");
+        assert!(seen["assignee_id"].is_null() && seen["sla"].is_null(), "{seen}");
+        let (_, page) = as_client(&world, &session, Method::GET, &format!("/tickets?project_id={}", world.project), None).await;
+        let listed = &page["items"].as_array().unwrap()[0];
+        assert_eq!(listed["fields"], json!({"account": "GX-1"}), "{page}");
+        assert!(listed["assignee_id"].is_null());
+        let (status, _) = as_client(&world, &session, Method::GET, &format!("{path}/history"), None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, created) = as_client(&world, &session, Method::POST, "/tickets", Some(json!({"project_id": world.project, "subject": "Second invoice", "channel": "web_form"}))).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        assert!(created["sla"].is_null() && created["assignee_id"].is_null(), "{created}");
+
+        // The center's own staff still see everything.
+        let (_, full) = world.call(Method::GET, &path, &world.admin, None).await;
+        assert_eq!(full["fields"]["internal_note"], "client disputes every invoice");
+        assert_eq!(full["assignee_id"], world.operator_id.as_str());
+        let (status, _) = world.call(Method::GET, &format!("{path}/history"), &world.admin, None).await;
+        assert_eq!(status, StatusCode::OK);
+
+        // Statistics: the project drops out of the client's report scope, not the staff's.
+        let tenant: TenantId = world.tenant.parse().unwrap();
+        let client = Actor { tenant_id: tenant, role: Role::Customer, principal: Principal::User(client_id.parse().unwrap()) };
+        let scope = tenet::reports::scope_of(&world.app.database, &client, Action::ReportRead).await.unwrap();
+        assert_eq!(scope.project_ids().map(|ids| ids.len()), Some(0), "{scope:?}");
+        let mut reopened = closed;
+        reopened["version"] = 1.into();
+        reopened["statistics"] = true.into();
+        let (status, _) = world.call(Method::PUT, &view, &world.admin, Some(reopened)).await;
+        assert_eq!(status, StatusCode::OK);
+        let scope = tenet::reports::scope_of(&world.app.database, &client, Action::ReportRead).await.unwrap();
+        assert!(scope.project_ids().is_some_and(|ids| ids.contains(&world.project)), "{scope:?}");
+
+        let intruder = world.intruder(Role::Admin).await;
+        let (status, _) = world.call(Method::GET, &view, &intruder, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    })
+    .await;
+}

@@ -1,10 +1,11 @@
 //! What a project's client company sees: the users with the customer role.
 //!
 //! Clients always see their projects' tickets, the public comments and public attachments on
-//! them, never the internal ones. Beyond that each project decides: which custom fields stay
-//! internal, whether clients see who works a ticket, its SLA clocks, its history of changes,
-//! and the project's statistics (reports and exports). A project that has not decided shows
-//! all of these.
+//! them, never the internal ones, nor the center's tasks and time spent. Beyond that each
+//! project decides: which custom fields stay internal, whether clients see who works a ticket,
+//! its SLA clocks, its history of changes, and the project's statistics (reports and exports).
+//! A project that has not decided shows all of these. What a client may not see of a ticket
+//! is left out of its history too.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -14,7 +15,7 @@ use uuid::Uuid;
 
 use crate::db::{Database, now};
 use crate::on_backend;
-use crate::tickets::Ticket;
+use crate::tickets::{HistoryEntry, Ticket};
 
 /// The most fields a project may keep from its clients.
 pub const MAX_HIDDEN_FIELDS: usize = 200;
@@ -65,6 +66,32 @@ impl ClientView {
             ticket.sla = None;
         }
         ticket
+    }
+
+    /// Whether a client sees `entry` of a ticket's history, given the names of the ticket's
+    /// public attachments.
+    pub fn shows(&self, entry: &HistoryEntry, public_files: &[String]) -> bool {
+        let names_hidden_field = |value: &Option<String>| {
+            value.as_deref().is_some_and(|value| {
+                self.hidden_fields.iter().any(|key| {
+                    value
+                        .strip_prefix(key.as_str())
+                        .is_some_and(|rest| rest.starts_with(": "))
+                })
+            })
+        };
+        match entry.field.as_str() {
+            "fields" => {
+                !names_hidden_field(&entry.old_value) && !names_hidden_field(&entry.new_value)
+            }
+            "assignee_id" => self.assignee,
+            "attachment" => entry
+                .new_value
+                .as_ref()
+                .is_some_and(|name| public_files.contains(name)),
+            "task" | "time_spent" => false,
+            _ => true,
+        }
     }
 }
 

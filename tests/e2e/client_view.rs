@@ -116,10 +116,40 @@ async fn clients_see_what_their_project_shows_them() {
         let mut reopened = closed;
         reopened["version"] = 1.into();
         reopened["statistics"] = true.into();
+        reopened["history"] = true.into();
         let (status, _) = world.call(Method::PUT, &view, &world.admin, Some(reopened)).await;
         assert_eq!(status, StatusCode::OK);
         let scope = tenet::reports::scope_of(&world.app.database, &client, Action::ReportRead).await.unwrap();
         assert!(scope.project_ids().is_some_and(|ids| ids.contains(&world.project)), "{scope:?}");
+
+        // With history shown, what the client may not see stays out of it.
+        let (status, _) = world
+            .call(Method::PATCH, &path, &world.admin, Some(json!({"version": 1, "fields": {"account": "GX-2", "internal_note": "escalate"}, "assignee_id": null})))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        for (name, public) in [("notes.txt", false), ("invoice.pdf", true)] {
+            let response = world
+                .client
+                .post(format!("{}/api/v1{path}/attachments?filename={name}&public={public}", world.app.base))
+                .bearer_auth(&world.admin)
+                .header("content-type", "application/octet-stream")
+                .body("contents")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::CREATED);
+        }
+        let (status, history) = as_client(&world, &session, Method::GET, &format!("{path}/history"), None).await;
+        assert_eq!(status, StatusCode::OK, "{history}");
+        let shown: Vec<String> = history
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| format!("{} {}", e["field"].as_str().unwrap(), e["new_value"].as_str().unwrap_or("-")))
+            .collect();
+        assert_eq!(shown, ["created Invoice twice", "fields account: \"GX-2\"", "attachment invoice.pdf"]);
+        let (_, full) = world.call(Method::GET, &format!("{path}/history"), &world.admin, None).await;
+        assert_eq!(full.as_array().unwrap().len(), 6, "{full}");
 
         let intruder = world.intruder(Role::Admin).await;
         let (status, _) = world.call(Method::GET, &view, &intruder, None).await;

@@ -661,14 +661,22 @@ pub async fn history(
     PathId(id): PathId,
 ) -> Result<Json<Vec<HistoryView>>, ApiError> {
     let ticket = visible(&state, &actor, Action::TicketRead, id).await?;
-    if let Some(view) = client_view_of(&state, &actor, ticket.project_id).await?
-        && !view.history
-    {
+    let view = client_view_of(&state, &actor, ticket.project_id).await?;
+    if view.as_ref().is_some_and(|view| !view.history) {
         return Err(ApiError::Forbidden(
             "this project does not show ticket history to its clients".into(),
         ));
     }
-    let entries = tickets::history(&state.db, &actor, ticket.id).await?;
+    let mut entries = tickets::history(&state.db, &actor, ticket.id).await?;
+    if let Some(view) = view {
+        let public_files: Vec<String> =
+            crate::attachments::list(&state.db, &actor, ticket.id, false)
+                .await?
+                .into_iter()
+                .map(|attachment| attachment.filename)
+                .collect();
+        entries.retain(|entry| view.shows(entry, &public_files));
+    }
     Ok(Json(
         entries
             .into_iter()

@@ -805,31 +805,16 @@ impl TryFrom<AbsenceRow> for Absence {
 const ABSENCE_COLUMNS: &str = "id, employee_id, kind, starts_on, ends_on, status, note, requested_by, \
                                decided_by, decided_at, decision_note, created_at, version";
 
-/// The absences of `employee` that are not rejected or cancelled and share a day with
-/// `starts_on`..=`ends_on`, except `except`.
-async fn overlapping(
-    db: &Database,
-    tenant: TenantId,
-    employee: Uuid,
-    starts_on: NaiveDate,
-    ends_on: NaiveDate,
-    except: Option<Uuid>,
-) -> Result<Option<Uuid>, sqlx::Error> {
-    Ok(on_backend!(db, |pool| {
-        sqlx::query_scalar(
-            "select id from absences where tenant_id = $1 and employee_id = $2 \
-             and status in ('requested', 'approved') and starts_on <= $4 and ends_on >= $3 \
-             and ($5 is null or id <> $5) limit 1",
-        )
-        .bind(tenant.as_uuid())
-        .bind(employee)
-        .bind(starts_on)
-        .bind(ends_on)
-        .bind(except)
-        .fetch_optional(pool)
-        .await?
-    }))
-}
+/// The first absence of employee `$2` of tenant `$1` that is not rejected or cancelled and
+/// shares a day with `$3`..=`$4`.
+const OVERLAPPING: &str = "select id from absences where tenant_id = $1 and employee_id = $2 \
+                           and status in ('requested', 'approved') and starts_on <= $4 and ends_on >= $3 \
+                           limit 1";
+
+/// Touches the employee's row so that, on PostgreSQL, two transactions adding absences for
+/// one person run one after the other (SQLite's writer lock already does so), and the second
+/// sees the first's absence when it checks for overlaps.
+const LOCK_EMPLOYEE: &str = "update employees set id = id where tenant_id = $1 and id = $2";
 
 /// An absence to request, already validated.
 #[derive(Debug, Clone)]
@@ -861,16 +846,6 @@ pub async fn request_absence(
         ends_on,
         note,
     } = new;
-    if let Some(other) =
-        overlapping(db, actor.tenant_id, employee, starts_on, ends_on, None).await?
-    {
-        return Err(HrError::Taken {
-            field: "starts_on",
-            message: format!(
-                "the employee is away on some of these days already (absence {other})"
-            ),
-        });
-    }
     let absence = Absence {
         id: Uuid::now_v7(),
         employee_id: employee,
@@ -894,6 +869,27 @@ pub async fn request_absence(
     );
     on_backend!(db, |pool| {
         let mut tx = pool.begin_write().await?;
+        sqlx::query(LOCK_EMPLOYEE)
+            .bind(actor.tenant_id.as_uuid())
+            .bind(employee)
+            .execute(&mut *tx)
+            .await?;
+        let other: Option<Uuid> = sqlx::query_scalar(OVERLAPPING)
+            .bind(actor.tenant_id.as_uuid())
+            .bind(employee)
+            .bind(starts_on)
+            .bind(ends_on)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(other) = other {
+            tx.rollback().await?;
+            return Err(HrError::Taken {
+                field: "starts_on",
+                message: format!(
+                    "the employee is away on some of these days already (absence {other})"
+                ),
+            });
+        }
         sqlx::query(
             "insert into absences (id, tenant_id, employee_id, kind, starts_on, ends_on, status, note, \
              requested_by, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",

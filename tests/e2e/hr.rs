@@ -235,3 +235,30 @@ async fn hr_keeps_employees_contracts_and_absences_and_guards_personal_data() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn overlapping_absences_requested_at_once_are_granted_once() {
+    on_both(async |world: World| {
+        let hr = world.role_token(Role::Hr).await;
+        let (status, boris) = world
+            .call(Method::POST, "/hr/employees", &hr, Some(json!({"full_name": "Boris Ivanov", "hired_on": "2025-03-01"})))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{boris}");
+        let absences = format!("/hr/employees/{}/absences", boris["id"].as_str().unwrap());
+        // Eight requests for overlapping weeks of December, sent together.
+        let requests = (0..8).map(|n| {
+            let body = json!({"kind": "vacation", "starts_on": format!("2026-12-{:02}", 7 + n), "ends_on": format!("2026-12-{:02}", 14 + n)});
+            world.call(Method::POST, &absences, &hr, Some(body))
+        });
+        let answers = futures::future::join_all(requests).await;
+        let granted = answers.iter().filter(|(status, _)| *status == StatusCode::CREATED).count();
+        assert_eq!(granted, 1, "{answers:?}");
+        for (status, body) in answers.iter().filter(|(status, _)| *status != StatusCode::CREATED) {
+            assert_eq!(*status, StatusCode::CONFLICT, "{body}");
+            assert_eq!(body["error"]["details"]["field"], "starts_on", "{body}");
+        }
+        let (_, listed) = world.call(Method::GET, "/hr/absences", &hr, None).await;
+        assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    })
+    .await;
+}

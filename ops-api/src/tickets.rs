@@ -451,6 +451,8 @@ pub struct TicketFilter {
     pub text: Option<String>,
     /// Only this status.
     pub status: Option<TicketStatus>,
+    /// Only tickets in this status of their project's workflow.
+    pub workflow_status: Option<String>,
     /// Only tickets assigned to this user.
     pub assignee_id: Option<Uuid>,
     /// Only tickets after this one (the previous page's `next_cursor`).
@@ -503,6 +505,7 @@ pub async fn list(
          and ($8 is null or t.assignee_id = $8) and ($9 is null or t.id > $9) \
          and ($11 is null or t.customer_id = $11) \
          and ($12 is null or t.search_text like $12 escape '\\') \
+         and ($13 is null or t.workflow_status = $13) \
          order by t.id limit $10"
     );
     let rows: Vec<TicketRow> = on_backend!(db, |pool| {
@@ -519,6 +522,7 @@ pub async fn list(
             .bind(filter.limit)
             .bind(filter.customer_id)
             .bind(filter.text.as_deref().map(crate::db::contains_pattern))
+            .bind(filter.workflow_status.as_deref())
             .fetch_all(pool)
             .await?
     });

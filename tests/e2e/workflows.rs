@@ -140,6 +140,22 @@ async fn tickets_move_along_their_projects_workflow_version() {
         assert_eq!(status, StatusCode::OK, "{opened}");
         assert_eq!((opened["workflow_status"].as_str(), opened["workflow_version"].as_i64()), (Some("open"), Some(0)));
 
+        // Queues filter by workflow status.
+        let queue = async |key: &str| {
+            let path = format!("/tickets?project_id={}&workflow_status={key}", world.project);
+            world.call(Method::GET, &path, &world.admin, None).await
+        };
+        let (status, closed) = queue("closed").await;
+        assert_eq!(status, StatusCode::OK, "{closed}");
+        let ids: Vec<&str> = closed["items"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, [ticket["id"].as_str().unwrap()]);
+        let (_, open) = queue("open").await;
+        assert_eq!(open["items"][0]["id"], old["id"], "{open}");
+        assert_eq!(open["items"].as_array().unwrap().len(), 1, "{open}");
+        let (status, refused) = queue("Awaiting%20reading").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+        assert_eq!(refused["error"]["details"]["field"], "workflow_status");
+
         // Each version stays readable for the tickets that follow it.
         let (status, zero) = world.call(Method::GET, &format!("{path}?version=0"), &world.admin, None).await;
         assert_eq!((status, zero["initial"].as_str()), (StatusCode::OK, Some("new")));

@@ -313,6 +313,9 @@ pub struct ListTickets {
     /// Only tickets in this status.
     #[param(value_type = Option<crate::openapi::TicketStatusSchema>)]
     status: Option<TicketStatus>,
+    /// Only tickets in this status of their project's workflow (a workflow status key).
+    #[param(min_length = 1, max_length = 40)]
+    workflow_status: Option<String>,
     /// Only tickets assigned to this user; `me` for the signed-in user.
     #[param(
         pattern = "^(me|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
@@ -353,6 +356,7 @@ pub async fn list(
             "customer_id",
             "q",
             "status",
+            "workflow_status",
             "assignee",
             "cursor",
             "limit",
@@ -394,6 +398,19 @@ pub async fn list(
             })
             .transpose()?,
         status,
+        workflow_status: params
+            .get("workflow_status")
+            .map(|key| {
+                if constructor::valid_key(key) {
+                    Ok(key.clone())
+                } else {
+                    Err(ApiError::invalid_field(
+                        "workflow_status",
+                        "a workflow status is 1 to 40 lower-case letters, digits or `_`, starting with a letter",
+                    ))
+                }
+            })
+            .transpose()?,
         assignee_id,
         after: uuid(&params, "cursor")?,
         limit: limit + 1,

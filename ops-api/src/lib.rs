@@ -21,6 +21,7 @@ pub mod idempotency;
 pub mod openapi;
 pub mod outbox;
 pub mod passwords;
+pub(crate) mod project_versions;
 pub mod projects;
 pub mod rbac;
 pub mod redaction;

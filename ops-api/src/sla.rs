@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 use crate::db::Database;
 use crate::extract::object;
-use crate::on_backend;
+use crate::project_versions::{self, Stored, Versioned};
 
 /// The longest target accepted: a year of business minutes.
 pub const MAX_TARGET_MINUTES: u32 = 525_600;
@@ -324,31 +324,15 @@ pub struct Policy {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(sqlx::FromRow)]
-struct PolicyRow {
-    id: Uuid,
-    project_id: Uuid,
-    version: i64,
-    definition: String,
-    created_at: DateTime<Utc>,
-}
-
-impl TryFrom<PolicyRow> for Policy {
-    type Error = sqlx::Error;
-
-    fn try_from(row: PolicyRow) -> Result<Self, Self::Error> {
-        Ok(Policy {
-            id: row.id,
-            project_id: row.project_id,
-            version: row.version,
-            definition: serde_json::from_str(&row.definition).map_err(|error| {
-                sqlx::Error::ColumnDecode {
-                    index: "definition".into(),
-                    source: Box::new(error),
-                }
-            })?,
-            created_at: row.created_at,
-        })
+impl From<Stored<PolicyDefinition>> for Policy {
+    fn from(stored: Stored<PolicyDefinition>) -> Self {
+        Policy {
+            id: stored.id,
+            project_id: stored.project_id,
+            version: stored.version,
+            definition: stored.definition,
+            created_at: stored.created_at,
+        }
     }
 }
 
@@ -361,17 +345,11 @@ pub async fn current(
     actor: &Actor,
     project: Uuid,
 ) -> Result<Option<Policy>, sqlx::Error> {
-    let row: Option<PolicyRow> = on_backend!(db, |pool| {
-        sqlx::query_as(
-            "select id, project_id, version, definition, created_at from sla_policies \
-             where tenant_id = $1 and project_id = $2 order by version desc limit 1",
-        )
-        .bind(actor.tenant_id.as_uuid())
-        .bind(project)
-        .fetch_optional(pool)
-        .await?
-    });
-    row.map(Policy::try_from).transpose()
+    Ok(
+        project_versions::get(db, Versioned::SlaPolicies, actor, project, None)
+            .await?
+            .map(Policy::from),
+    )
 }
 
 /// Version `version` of the policy of `project`.
@@ -384,18 +362,11 @@ pub async fn version(
     project: Uuid,
     version: i64,
 ) -> Result<Option<Policy>, sqlx::Error> {
-    let row: Option<PolicyRow> = on_backend!(db, |pool| {
-        sqlx::query_as(
-            "select id, project_id, version, definition, created_at from sla_policies \
-             where tenant_id = $1 and project_id = $2 and version = $3",
-        )
-        .bind(actor.tenant_id.as_uuid())
-        .bind(project)
-        .bind(version)
-        .fetch_optional(pool)
-        .await?
-    });
-    row.map(Policy::try_from).transpose()
+    Ok(
+        project_versions::get(db, Versioned::SlaPolicies, actor, project, Some(version))
+            .await?
+            .map(Policy::from),
+    )
 }
 
 /// What goes wrong when setting a policy.
@@ -426,48 +397,27 @@ pub async fn put(
     expected_version: i64,
     definition: PolicyDefinition,
 ) -> Result<Policy, PolicyError> {
-    let current_version = current(db, actor, project)
-        .await?
-        .map_or(0, |policy| policy.version);
-    if current_version != expected_version {
+    let current_version = |policy: Option<Policy>| policy.map_or(0, |policy| policy.version);
+    let now_in_effect = current_version(current(db, actor, project).await?);
+    if now_in_effect != expected_version {
         return Err(PolicyError::VersionConflict {
-            current: current_version,
+            current: now_in_effect,
         });
     }
-    let policy = Policy {
+    let stored = Stored {
         id: Uuid::now_v7(),
         project_id: project,
         version: expected_version + 1,
         definition,
         created_at: crate::db::now(),
     };
-    let json = serde_json::to_string(&policy.definition)
-        .map_err(|error| PolicyError::Database(sqlx::Error::Encode(Box::new(error))))?;
-    let inserted = on_backend!(db, |pool| {
-        sqlx::query(
-            "insert into sla_policies (id, tenant_id, project_id, version, definition, created_by, created_at) \
-             values ($1, $2, $3, $4, $5, $6, $7) on conflict (project_id, version) do nothing",
-        )
-        .bind(policy.id)
-        .bind(actor.tenant_id.as_uuid())
-        .bind(project)
-        .bind(policy.version)
-        .bind(&json)
-        .bind(crate::db::principal_json(actor))
-        .bind(policy.created_at)
-        .execute(pool)
-        .await?
-        .rows_affected()
-    });
-    if inserted == 0 {
+    if !project_versions::insert(db, Versioned::SlaPolicies, actor, &stored).await? {
         // Someone else put the same version first.
         return Err(PolicyError::VersionConflict {
-            current: current(db, actor, project)
-                .await?
-                .map_or(0, |policy| policy.version),
+            current: current_version(current(db, actor, project).await?),
         });
     }
-    Ok(policy)
+    Ok(Policy::from(stored))
 }
 
 /// One SLA clock of a ticket.

@@ -20,8 +20,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::constructor::valid_key;
-use crate::db::{Database, now, principal_json};
-use crate::on_backend;
+use crate::db::{Database, now};
+use crate::project_versions::{self, Stored, Versioned};
 use crate::tickets::transition_allowed;
 
 /// The most statuses a workflow may have.
@@ -397,29 +397,14 @@ fn reachable(edges: &[Vec<usize>], start: impl IntoIterator<Item = usize>) -> Ve
     reached
 }
 
-#[derive(sqlx::FromRow)]
-struct WorkflowRow {
-    project_id: Uuid,
-    version: i64,
-    definition: String,
-    created_at: DateTime<Utc>,
-}
-
-impl TryFrom<WorkflowRow> for Workflow {
-    type Error = sqlx::Error;
-
-    fn try_from(row: WorkflowRow) -> Result<Self, Self::Error> {
-        Ok(Workflow {
-            project_id: row.project_id,
-            version: row.version,
-            definition: serde_json::from_str(&row.definition).map_err(|error| {
-                sqlx::Error::ColumnDecode {
-                    index: "definition".into(),
-                    source: Box::new(error),
-                }
-            })?,
-            created_at: Some(row.created_at),
-        })
+impl From<Stored<WorkflowDefinition>> for Workflow {
+    fn from(stored: Stored<WorkflowDefinition>) -> Self {
+        Workflow {
+            project_id: stored.project_id,
+            version: stored.version,
+            definition: stored.definition,
+            created_at: Some(stored.created_at),
+        }
     }
 }
 
@@ -428,17 +413,11 @@ impl TryFrom<WorkflowRow> for Workflow {
 /// # Errors
 /// Database errors.
 pub async fn current(db: &Database, actor: &Actor, project: Uuid) -> Result<Workflow, sqlx::Error> {
-    let row: Option<WorkflowRow> = on_backend!(db, |pool| {
-        sqlx::query_as(
-            "select project_id, version, definition, created_at from project_workflows \
-             where tenant_id = $1 and project_id = $2 order by version desc limit 1",
-        )
-        .bind(actor.tenant_id.as_uuid())
-        .bind(project)
-        .fetch_optional(pool)
-        .await?
-    });
-    row.map_or_else(|| Ok(Workflow::built_in(project)), Workflow::try_from)
+    Ok(
+        project_versions::get(db, Versioned::Workflows, actor, project, None)
+            .await?
+            .map_or_else(|| Workflow::built_in(project), Workflow::from),
+    )
 }
 
 /// Version `version` of the workflow of `project` (0: the built-in one).
@@ -454,18 +433,11 @@ pub async fn version(
     if version == 0 {
         return Ok(Some(Workflow::built_in(project)));
     }
-    let row: Option<WorkflowRow> = on_backend!(db, |pool| {
-        sqlx::query_as(
-            "select project_id, version, definition, created_at from project_workflows \
-             where tenant_id = $1 and project_id = $2 and version = $3",
-        )
-        .bind(actor.tenant_id.as_uuid())
-        .bind(project)
-        .bind(version)
-        .fetch_optional(pool)
-        .await?
-    });
-    row.map(Workflow::try_from).transpose()
+    Ok(
+        project_versions::get(db, Versioned::Workflows, actor, project, Some(version))
+            .await?
+            .map(Workflow::from),
+    )
 }
 
 /// What goes wrong when putting a workflow in effect.
@@ -514,37 +486,20 @@ pub async fn put(
     definition
         .check(&current)
         .map_err(|(field, message)| WorkflowError::Invalid { field, message })?;
-    let workflow = Workflow {
+    let stored = Stored {
+        id: Uuid::now_v7(),
         project_id: project,
         version: expected_version + 1,
         definition,
-        created_at: Some(now()),
+        created_at: now(),
     };
-    let json = serde_json::to_string(&workflow.definition)
-        .map_err(|error| WorkflowError::Database(sqlx::Error::Encode(Box::new(error))))?;
-    let inserted = on_backend!(db, |pool| {
-        sqlx::query(
-            "insert into project_workflows (id, tenant_id, project_id, version, definition, created_by, created_at) \
-             values ($1, $2, $3, $4, $5, $6, $7) on conflict (project_id, version) do nothing",
-        )
-        .bind(Uuid::now_v7())
-        .bind(actor.tenant_id.as_uuid())
-        .bind(project)
-        .bind(workflow.version)
-        .bind(&json)
-        .bind(principal_json(actor))
-        .bind(workflow.created_at)
-        .execute(pool)
-        .await?
-        .rows_affected()
-    });
-    if inserted == 0 {
+    if !project_versions::insert(db, Versioned::Workflows, actor, &stored).await? {
         // Someone else put the same version first.
         return Err(WorkflowError::VersionConflict {
             current: self::current(db, actor, project).await?.version,
         });
     }
-    Ok(workflow)
+    Ok(Workflow::from(stored))
 }
 
 #[cfg(test)]

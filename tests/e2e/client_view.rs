@@ -2,33 +2,12 @@
 //! assignee, SLA clocks, history and statistics, each as the project decides.
 
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 use tenet_events::identity::Principal;
 use tenet_events::{Actor, Role, TenantId};
 use tenet_ops_api::rbac::Action;
 
-use crate::tickets::{PASSWORD, World, on_both};
-
-/// `method path` with the session of `email`.
-async fn as_client(
-    world: &World,
-    session: &(String, String),
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut request = world
-        .client
-        .request(method, format!("{}/api/v1{path}", world.app.base))
-        .header("cookie", &session.0)
-        .header("x-csrf-token", &session.1);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
+use crate::tickets::{World, on_both};
 
 #[tokio::test]
 async fn clients_see_what_their_project_shows_them() {
@@ -38,11 +17,7 @@ async fn clients_see_what_their_project_shows_them() {
         let members = format!("/projects/{}/members", world.project);
         let (status, _) = world.call(Method::POST, &members, &world.admin, Some(json!({"user_id": client_id}))).await;
         assert_eq!(status, StatusCode::NO_CONTENT);
-        let response = world.login("buyer@globex.test", PASSWORD).await;
-        assert_eq!(response.status(), StatusCode::OK);
-        let cookie = response.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
-        let login: Value = response.json().await.unwrap();
-        let session = (cookie, login["csrf_token"].as_str().unwrap().to_owned());
+        let session = world.session("buyer@globex.test").await;
 
         let fields = format!("/projects/{}/fields", world.project);
         for key in ["account", "internal_note"] {
@@ -64,10 +39,10 @@ async fn clients_see_what_their_project_shows_them() {
 
         // Until the project decides, clients see everything but internal comments.
         let view = format!("/projects/{}/client-view", world.project);
-        let (status, open) = as_client(&world, &session, Method::GET, &view, None).await;
+        let (status, open) = world.as_session(&session, Method::GET, &view, None).await;
         assert_eq!(status, StatusCode::OK, "{open}");
         assert_eq!((open["version"].as_i64(), open["history"].as_bool()), (Some(0), Some(true)));
-        let (_, seen) = as_client(&world, &session, Method::GET, &path, None).await;
+        let (_, seen) = world.as_session(&session, Method::GET, &path, None).await;
         assert_eq!(seen["fields"]["internal_note"], "client disputes every invoice", "{seen}");
         assert_eq!(seen["assignee_id"], world.operator_id.as_str());
 
@@ -83,21 +58,21 @@ async fn clients_see_what_their_project_shows_them() {
         let (status, refused) = world.call(Method::PUT, &view, &world.admin, Some(bad)).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
         assert_eq!(refused["error"]["details"]["field"], "hidden_fields[1]");
-        let (status, _) = as_client(&world, &session, Method::PUT, &view, Some(json!({"version": 1, "hidden_fields": [], "assignee": true, "sla": true, "history": true, "statistics": true}))).await;
+        let (status, _) = world.as_session(&session, Method::PUT, &view, Some(json!({"version": 1, "hidden_fields": [], "assignee": true, "sla": true, "history": true, "statistics": true}))).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "clients do not decide what they see");
 
         // The client now sees the ticket without the internal field, the assignee or the clocks.
-        let (status, seen) = as_client(&world, &session, Method::GET, &path, None).await;
+        let (status, seen) = world.as_session(&session, Method::GET, &path, None).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(seen["fields"], json!({"account": "GX-1"}), "{seen}");
         assert!(seen["assignee_id"].is_null() && seen["sla"].is_null(), "{seen}");
-        let (_, page) = as_client(&world, &session, Method::GET, &format!("/tickets?project_id={}", world.project), None).await;
+        let (_, page) = world.as_session(&session, Method::GET, &format!("/tickets?project_id={}", world.project), None).await;
         let listed = &page["items"].as_array().unwrap()[0];
         assert_eq!(listed["fields"], json!({"account": "GX-1"}), "{page}");
         assert!(listed["assignee_id"].is_null());
-        let (status, _) = as_client(&world, &session, Method::GET, &format!("{path}/history"), None).await;
+        let (status, _) = world.as_session(&session, Method::GET, &format!("{path}/history"), None).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
-        let (status, created) = as_client(&world, &session, Method::POST, "/tickets", Some(json!({"project_id": world.project, "subject": "Second invoice", "channel": "web_form"}))).await;
+        let (status, created) = world.as_session(&session, Method::POST, "/tickets", Some(json!({"project_id": world.project, "subject": "Second invoice", "channel": "web_form"}))).await;
         assert_eq!(status, StatusCode::CREATED, "{created}");
         assert!(created["sla"].is_null() && created["assignee_id"].is_null(), "{created}");
 
@@ -139,7 +114,7 @@ async fn clients_see_what_their_project_shows_them() {
                 .unwrap();
             assert_eq!(response.status(), StatusCode::CREATED);
         }
-        let (status, history) = as_client(&world, &session, Method::GET, &format!("{path}/history"), None).await;
+        let (status, history) = world.as_session(&session, Method::GET, &format!("{path}/history"), None).await;
         assert_eq!(status, StatusCode::OK, "{history}");
         let shown: Vec<String> = history
             .as_array()

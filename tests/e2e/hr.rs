@@ -2,55 +2,10 @@
 //! absences with approval, and personal data only HR and the person see, every read audited.
 
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 use tenet_events::Role;
 
-use crate::tickets::{PASSWORD, World, on_both};
-
-/// The signed-in operator Anna: her session cookie and CSRF token.
-struct Session {
-    cookie: String,
-    csrf: String,
-}
-
-impl World {
-    async fn anna(&self) -> Session {
-        let response = self.login("anna@acme.test", PASSWORD).await;
-        assert_eq!(response.status(), StatusCode::OK);
-        let cookie = response.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned();
-        let body: Value = response.json().await.unwrap();
-        Session {
-            cookie,
-            csrf: body["csrf_token"].as_str().unwrap().to_owned(),
-        }
-    }
-
-    async fn as_session(
-        &self,
-        session: &Session,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut request = self
-            .client
-            .request(method, format!("{}/api/v1{path}", self.app.base))
-            .header("cookie", &session.cookie)
-            .header("x-csrf-token", &session.csrf);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-}
+use crate::tickets::{World, on_both};
 
 #[tokio::test]
 async fn hr_keeps_employees_contracts_and_absences_and_guards_personal_data() {
@@ -92,7 +47,7 @@ async fn hr_keeps_employees_contracts_and_absences_and_guards_personal_data() {
         assert!(page["items"][0].get("personal").is_none(), "no personal data in the directory");
         let (status, _) = world.call(Method::GET, "/hr/employees", &operator, None).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
-        let session = world.anna().await;
+        let session = world.session("anna@acme.test").await;
         let (status, own) = world.as_session(&session, Method::GET, &format!("/hr/employees/{id}"), None).await;
         assert_eq!(status, StatusCode::OK, "{own}");
 

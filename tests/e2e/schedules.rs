@@ -11,29 +11,13 @@ use serde_json::{Value, json};
 use tenet_events::{Envelope, Event, Role};
 
 use crate::harness::{UpProcess, tenet_ok};
-use crate::tickets::{PASSWORD, World, on_both};
+use crate::tickets::{World, on_both};
 
 impl World {
-    /// `GET path` with the session cookie of the user `email`.
+    /// `GET path` with the session of the user `email`.
     async fn as_user(&self, email: &str, path: &str) -> (StatusCode, Value) {
-        let response = self.login(email, PASSWORD).await;
-        assert_eq!(response.status(), StatusCode::OK);
-        let cookie = response.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned();
-        let response = self
-            .client
-            .get(format!("{}/api/v1{path}", self.app.base))
-            .header("cookie", cookie)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
+        let session = self.session(email).await;
+        self.as_session(&session, Method::GET, path, None).await
     }
 }
 

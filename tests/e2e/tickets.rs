@@ -20,6 +20,12 @@ pub(crate) struct World {
 
 pub(crate) const PASSWORD: &str = "operator pass 1";
 
+/// A signed-in user's session cookie and CSRF token.
+pub(crate) struct Session {
+    pub(crate) cookie: String,
+    pub(crate) csrf: String,
+}
+
 impl World {
     pub(crate) async fn new(app: RunningApp) -> Self {
         let tenant = admin::create_tenant(&app.database, "Acme Utilities")
@@ -117,6 +123,45 @@ impl World {
             .await
             .unwrap();
         token(&self.app.database, other.id, role).await
+    }
+
+    /// Signs `email` in: its session cookie and CSRF token.
+    pub(crate) async fn session(&self, email: &str) -> Session {
+        let response = self.login(email, PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let cookie = response.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let body: Value = response.json().await.unwrap();
+        Session {
+            cookie,
+            csrf: body["csrf_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// `method path` with `session`, as a browser sends it.
+    pub(crate) async fn as_session(
+        &self,
+        session: &Session,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}/api/v1{path}", self.app.base))
+            .header("cookie", &session.cookie)
+            .header("x-csrf-token", &session.csrf);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
     }
 
     pub(crate) async fn login(&self, email: &str, password: &str) -> reqwest::Response {

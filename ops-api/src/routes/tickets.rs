@@ -451,10 +451,12 @@ pub async fn get(
     PathId(id): PathId,
 ) -> Result<Json<Ticket>, ApiError> {
     let ticket = visible(&state, &actor, Action::TicketRead, id).await?;
-    let mut seen = as_seen(&state, &actor, vec![ticket]).await?;
-    seen.pop()
-        .map(Json)
-        .ok_or_else(|| ApiError::NotFound("no such ticket".into()))
+    Ok(Json(
+        match client_view_of(&state, &actor, ticket.project_id).await? {
+            Some(view) => view.apply(ticket),
+            None => ticket,
+        },
+    ))
 }
 
 fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<Uuid>>, D::Error> {

@@ -420,7 +420,7 @@ fn report_items() -> Vec<(&'static str, Value)> {
                 "post": {
                     "tags": ["reports"],
                     "summary": "Run read-only SQL",
-                    "description": "One read-only SELECT over the caller's tenant's tables (calls, tickets, agent_state, attendance, surveys, qa, customers, hr, schedules), limited in time, memory and rows. Needs the report query permission (admins and analysts).",
+                    "description": "One read-only SELECT over the caller's tenant's tables (calls, tickets, agent_state, attendance, surveys, qa, customers, hr, schedules, admin), limited in time, memory and rows. Needs the report query permission (admins and analysts).",
                     "operationId": "reports_sql",
                     "requestBody": {
                         "required": true,

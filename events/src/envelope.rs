@@ -139,6 +139,7 @@ impl Envelope {
             Event::Customers(event) => event.columns().push_cells(&mut cells),
             Event::Hr(event) => event.columns().push_cells(&mut cells),
             Event::Schedules(event) => event.columns().push_cells(&mut cells),
+            Event::Admin(event) => event.columns().push_cells(&mut cells),
         }
         Row::new(self.family(), cells)
     }

@@ -9,6 +9,10 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::EventFamily;
+use crate::admin::{
+    AdminEvent, MemberAdded, ProjectConfigured, ProjectCreated, SecurityPolicyChanged, TokenIssued,
+    TokenRevoked, UserCreated,
+};
 use crate::agent_state::{
     AgentLoggedIn, AgentLoggedOut, AgentNotReady, AgentReady, AgentStateEvent,
 };
@@ -179,6 +183,15 @@ catalog! {
         ActivityScheduled(ActivityScheduled) = "schedule.activity_scheduled" @ 1,
         Published(SchedulePublished) = "schedule.published" @ 1,
     }
+    Admin(AdminEvent) {
+        UserCreated(UserCreated) = "admin.user_created" @ 1,
+        ProjectCreated(ProjectCreated) = "admin.project_created" @ 1,
+        MemberAdded(MemberAdded) = "admin.member_added" @ 1,
+        ProjectConfigured(ProjectConfigured) = "admin.project_configured" @ 1,
+        SecurityPolicyChanged(SecurityPolicyChanged) = "admin.security_policy_changed" @ 1,
+        TokenIssued(TokenIssued) = "admin.token_issued" @ 1,
+        TokenRevoked(TokenRevoked) = "admin.token_revoked" @ 1,
+    }
 }
 
 impl Event {
@@ -210,6 +223,7 @@ mod tests {
             (EventFamily::Customers, "customer."),
             (EventFamily::Hr, "hr."),
             (EventFamily::Schedules, "schedule."),
+            (EventFamily::Admin, "admin."),
         ];
         for event_type in EventType::ALL {
             let (_, prefix) = prefixes
@@ -222,7 +236,7 @@ mod tests {
                 Some(*event_type)
             );
         }
-        assert_eq!(EventType::ALL.len(), 35);
+        assert_eq!(EventType::ALL.len(), 42);
         assert_eq!(EventType::from_wire_name("call.teleported"), None);
     }
 }

@@ -11,6 +11,7 @@ use std::sync::LazyLock;
 
 use arrow_schema::SchemaRef;
 
+use crate::admin::AdminColumns;
 use crate::agent_state::AgentStateColumns;
 use crate::attendance::AttendanceColumns;
 use crate::calls::CallColumns;
@@ -43,6 +44,8 @@ pub enum EventFamily {
     Hr,
     /// Published weekly schedules: every agent's scheduled activities.
     Schedules,
+    /// Administration: users, projects, project settings, security policy, API tokens.
+    Admin,
 }
 
 static CALLS_SCHEMA: LazySchema = LazyLock::new(|| family_schema(CallColumns::fields()));
@@ -55,10 +58,11 @@ static QA_SCHEMA: LazySchema = LazyLock::new(|| family_schema(QaColumns::fields(
 static CUSTOMERS_SCHEMA: LazySchema = LazyLock::new(|| family_schema(CustomerColumns::fields()));
 static HR_SCHEMA: LazySchema = LazyLock::new(|| family_schema(HrColumns::fields()));
 static SCHEDULES_SCHEMA: LazySchema = LazyLock::new(|| family_schema(ScheduleColumns::fields()));
+static ADMIN_SCHEMA: LazySchema = LazyLock::new(|| family_schema(AdminColumns::fields()));
 
 impl EventFamily {
     /// Every family.
-    pub const ALL: [EventFamily; 9] = [
+    pub const ALL: [EventFamily; 10] = [
         EventFamily::Calls,
         EventFamily::Tickets,
         EventFamily::AgentState,
@@ -68,6 +72,7 @@ impl EventFamily {
         EventFamily::Customers,
         EventFamily::Hr,
         EventFamily::Schedules,
+        EventFamily::Admin,
     ];
 
     /// The family's short name, also the lake table's name.
@@ -82,6 +87,7 @@ impl EventFamily {
             EventFamily::Customers => "customers",
             EventFamily::Hr => "hr",
             EventFamily::Schedules => "schedules",
+            EventFamily::Admin => "admin",
         }
     }
 
@@ -97,6 +103,7 @@ impl EventFamily {
             EventFamily::Customers => "tenet.customers.v1",
             EventFamily::Hr => "tenet.hr.v1",
             EventFamily::Schedules => "tenet.schedules.v1",
+            EventFamily::Admin => "tenet.admin.v1",
         }
     }
 
@@ -118,6 +125,7 @@ impl EventFamily {
             EventFamily::Customers => &CUSTOMERS_SCHEMA,
             EventFamily::Hr => &HR_SCHEMA,
             EventFamily::Schedules => &SCHEDULES_SCHEMA,
+            EventFamily::Admin => &ADMIN_SCHEMA,
         };
         SchemaRef::clone(schema)
     }
@@ -132,7 +140,7 @@ impl fmt::Display for EventFamily {
 /// The error returned for a family name that is not one of [`EventFamily::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown event family `{0}`; expected one of calls, tickets, agent_state, attendance, surveys, qa, customers, hr, schedules"
+    "unknown event family `{0}`; expected one of calls, tickets, agent_state, attendance, surveys, qa, customers, hr, schedules, admin"
 )]
 pub struct UnknownFamily(String);
 

@@ -387,6 +387,11 @@ external_id!(
     "position id"
 );
 external_id!(
+    /// A user of the tenant (an operator, a manager, an administrator…): the ops API's user id.
+    UserId,
+    "user id"
+);
+external_id!(
     /// A published version of a weekly schedule.
     ScheduleId,
     "schedule id"

@@ -14,13 +14,15 @@
 //!   grouped into families; a family is one topic ([`EventFamily::topic`]) and one lake table
 //!   ([`EventFamily::arrow_schema`]).
 //! - The payloads, one module per family: [`calls`], [`tickets`], [`agent_state`],
-//!   [`attendance`], [`surveys`], [`qa`], [`customers`], [`hr`], [`schedules`].
+//!   [`attendance`], [`surveys`], [`qa`], [`customers`], [`hr`], [`schedules`],
+//!   [`admin`].
 //! - [`trace`]: the request, operation and phase ids that travel with HTTP requests and log
 //!   records between components.
 //! - [`row`]: an event flattened into its table's columns ([`Envelope::to_row`]).
 //!
 //! `docs/events.md` documents every event type with a JSON example; a test decodes each.
 
+pub mod admin;
 pub mod agent_state;
 pub mod attendance;
 pub mod calls;

@@ -211,6 +211,41 @@ fn schedule_activities_land_with_their_week_version_and_utc_times() {
 }
 
 #[test]
+fn administration_events_land_with_who_made_the_change() {
+    let configured = decode(&example("admin.project_configured")).unwrap();
+    assert_eq!(configured.topic(), "tenet.admin.v1");
+    let row = configured.to_row();
+    assert_eq!(row.get("setting"), Some(&Cell::Utf8("workflow".into())));
+    assert_eq!(row.get("change"), Some(&Cell::Utf8("changed".into())));
+    assert_eq!(row.get("version"), Some(&Cell::Int32(3)));
+    assert_eq!(row.get("setting_id"), Some(&Cell::Null));
+    assert_eq!(row.get("by_kind"), Some(&Cell::Utf8("user".into())));
+    assert_eq!(
+        row.get("by_id"),
+        Some(&Cell::Utf8("0196f0c1-0000-7000-8000-0000000000ad".into()))
+    );
+
+    let issued = decode(&example("admin.token_issued")).unwrap().to_row();
+    assert_eq!(issued.get("role"), Some(&Cell::Utf8("admin".into())));
+    // 2027-04-10T00:00:00Z in microseconds.
+    assert_eq!(
+        issued.get("expires_at"),
+        Some(&Cell::TimestampMicros(1_807_315_200_000_000))
+    );
+
+    let mut by_the_system = example("admin.user_created");
+    by_the_system["data"]["by"] = json!({"kind": "system"});
+    let row = decode(&by_the_system).unwrap().to_row();
+    assert_eq!(row.get("by_kind"), Some(&Cell::Utf8("system".into())));
+    assert_eq!(row.get("by_id"), Some(&Cell::Null));
+
+    let mut unknown_setting = example("admin.project_configured");
+    unknown_setting["data"]["setting"] = json!("colour_scheme");
+    let err = decode(&unknown_setting).unwrap_err().to_string();
+    assert!(err.contains("colour_scheme"), "{err}");
+}
+
+#[test]
 fn each_family_lands_in_its_own_topic_keyed_by_tenant() {
     let envelope = decode(&example("agent.not_ready")).unwrap();
     assert_eq!(envelope.family(), EventFamily::AgentState);

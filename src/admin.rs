@@ -7,6 +7,7 @@ use anyhow::Context;
 use chrono::Duration;
 use tenet_events::{Role, TenantId};
 use tenet_ops_api::Database;
+use tenet_ops_api::admin_events::{self, Change};
 use tenet_ops_api::tenants::{self, Tenant, TenantName};
 use tenet_ops_api::tokens::{self, ApiToken, IssuedToken};
 use uuid::Uuid;
@@ -52,7 +53,8 @@ pub async fn create_token(
         Some(days) => Some(Duration::days(i64::from(days))),
         None => None,
     };
-    Ok(tokens::issue(database, tenant, role, label, lifetime).await?)
+    let actor = admin_events::system(tenant);
+    Ok(tokens::issue(database, Change::now(&actor, None), role, label, lifetime).await?)
 }
 
 /// `tenet admin token revoke ID`.

@@ -17,6 +17,7 @@ use tenet_events::{Role, TenantId};
 use tenet_ingest::EventLog;
 use tenet_ingest::import::Imported;
 use tenet_ops_api::Database;
+use tenet_ops_api::admin_events::{self, Change};
 use tenet_ops_api::tenants::{self, TenantName};
 use tenet_ops_api::tokens;
 
@@ -51,7 +52,15 @@ pub async fn seed(
     }
     let name = TenantName::parse(TENANT_NAME).expect("the demo name is valid");
     let tenant = tenants::create(database, &name).await?;
-    let token = tokens::issue(database, tenant.id, Role::Admin, "demo", None).await?;
+    let actor = admin_events::system(tenant.id);
+    let token = tokens::issue(
+        database,
+        Change::now(&actor, None),
+        Role::Admin,
+        "demo",
+        None,
+    )
+    .await?;
     let token_file = data_dir.join("demo-token.txt");
     write_private(&token_file, token.secret.expose_secret())?;
 

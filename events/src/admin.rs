@@ -51,6 +51,18 @@ pub enum SettingChange {
     Retired,
 }
 
+impl SettingChange {
+    /// What an update of an existing setting is: [`SettingChange::Retired`] when it retires
+    /// the setting, [`SettingChange::Changed`] otherwise.
+    pub fn of_update(retiring: bool) -> Self {
+        if retiring {
+            SettingChange::Retired
+        } else {
+            SettingChange::Changed
+        }
+    }
+}
+
 /// The wire and lake name of a unit variant.
 fn wire<T: Serialize>(value: T) -> String {
     serde_json::to_value(value)

@@ -10,11 +10,13 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tenet_events::TenantId;
+use tenet_events::admin::Setting;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::{Database, now};
-use crate::on_backend;
+use crate::admin_events::Change;
+use crate::db::{BeginWrite, Database, now};
+use crate::{enqueue, on_backend};
 use crate::tickets::{HistoryEntry, Ticket};
 
 /// The most fields a project may keep from its clients.
@@ -157,7 +159,7 @@ pub async fn get(
 /// Database errors.
 pub async fn put(
     db: &Database,
-    tenant: TenantId,
+    change: Change<'_>,
     project: Uuid,
     expected_version: i64,
     view: &ClientView,
@@ -171,8 +173,11 @@ pub async fn put(
     })
     .map_err(|error| sqlx::Error::Encode(Box::new(error)))?;
     let at = now();
+    let event = change.configured_one(project, Setting::ClientView, expected_version + 1);
+    let tenant = change.actor.tenant_id;
     let written = on_backend!(db, |pool| {
-        if expected_version == 0 {
+        let mut tx = pool.begin_write().await?;
+        let written = if expected_version == 0 {
             sqlx::query(
                 "insert into project_client_views (tenant_id, project_id, definition, version, updated_at) \
                  values ($1, $2, $3, 1, $4) on conflict (project_id) do nothing",
@@ -181,7 +186,7 @@ pub async fn put(
             .bind(project)
             .bind(&definition)
             .bind(at)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?
             .rows_affected()
         } else {
@@ -194,10 +199,15 @@ pub async fn put(
             .bind(&definition)
             .bind(at)
             .bind(expected_version)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?
             .rows_affected()
+        };
+        if written == 1 {
+            enqueue!(&mut *tx, &event)?;
         }
+        tx.commit().await?;
+        written
     });
     Ok((written == 1).then(|| ClientView {
         version: expected_version + 1,

@@ -12,11 +12,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tenet_events::TenantId;
+use tenet_events::admin::{Setting, SettingChange};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::{Database, now, stored};
-use crate::on_backend;
+use crate::admin_events::Change;
+use crate::db::{BeginWrite, Database, now, stored};
+use crate::{enqueue, on_backend};
 
 /// The most choices one field may offer.
 pub const MAX_CHOICES: usize = 500;
@@ -202,7 +204,7 @@ const FIELD_COLUMNS: &str = "id, key, label, kind, required, choices, dictionary
 /// A unique violation when the key is taken in the project; database errors.
 pub async fn add_request_type(
     db: &Database,
-    tenant: TenantId,
+    change: Change<'_>,
     project: Uuid,
     key: String,
     name: String,
@@ -218,20 +220,30 @@ pub async fn add_request_type(
         version: 1,
     };
     let specialists = serde_json::to_string(&created.specialists).unwrap_or_else(|_| "[]".into());
+    let event = change.configured(
+        project,
+        Setting::RequestType,
+        created.id,
+        1,
+        SettingChange::Created,
+    );
     on_backend!(db, |pool| {
+        let mut tx = pool.begin_write().await?;
         sqlx::query(
             "insert into request_types (id, tenant_id, project_id, key, name, specialists, created_at) \
              values ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(created.id)
-        .bind(tenant.as_uuid())
+        .bind(change.actor.tenant_id.as_uuid())
         .bind(project)
         .bind(&created.key)
         .bind(&created.name)
         .bind(&specialists)
         .bind(created.created_at)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
+        enqueue!(&mut *tx, &event)?;
+        tx.commit().await?;
     });
     Ok(created)
 }
@@ -258,38 +270,53 @@ pub async fn request_types(
     rows.into_iter().map(RequestType::try_from).collect()
 }
 
-/// Applies `change` to the request type `id` of `project` if it is still at
-/// `expected_version`; `None` when there is no such type at that version.
+/// Applies `update` to the request type `id` of `project` if it is still at
+/// `expected_version`, with its `admin.project_configured` event; `None` when there is no such
+/// type at that version.
 ///
 /// # Errors
 /// Database errors.
 pub async fn update_request_type(
     db: &Database,
-    tenant: TenantId,
+    change: Change<'_>,
     project: Uuid,
     id: Uuid,
     expected_version: i64,
-    change: RequestTypeChange,
+    update: RequestTypeChange,
 ) -> Result<Option<RequestType>, sqlx::Error> {
-    let specialists = change
+    let specialists = update
         .specialists
         .map(|ids| serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into()));
+    let retiring = update.active == Some(false);
     let row: Option<RequestTypeRow> = on_backend!(db, |pool| {
-        sqlx::query_as(&format!(
+        let mut tx = pool.begin_write().await?;
+        let row: Option<RequestTypeRow> = sqlx::query_as(&format!(
             "update request_types set name = coalesce($5, name), active = coalesce($6, active), \
              specialists = coalesce($7, specialists), version = version + 1 \
              where tenant_id = $1 and project_id = $2 and id = $3 and version = $4 \
              returning {REQUEST_TYPE_COLUMNS}"
         ))
-        .bind(tenant.as_uuid())
+        .bind(change.actor.tenant_id.as_uuid())
         .bind(project)
         .bind(id)
         .bind(expected_version)
-        .bind(change.name)
-        .bind(change.active)
+        .bind(update.name)
+        .bind(update.active)
         .bind(specialists)
-        .fetch_optional(pool)
-        .await?
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = &row {
+            let event = change.configured(
+                project,
+                Setting::RequestType,
+                id,
+                row.version,
+                SettingChange::of_update(retiring),
+            );
+            enqueue!(&mut *tx, &event)?;
+        }
+        tx.commit().await?;
+        row
     });
     row.map(RequestType::try_from).transpose()
 }
@@ -372,7 +399,7 @@ pub struct NewField {
 /// A unique violation when the key is taken in the project; database errors.
 pub async fn add_field(
     db: &Database,
-    tenant: TenantId,
+    change: Change<'_>,
     project: Uuid,
     new: NewField,
 ) -> Result<Field, sqlx::Error> {
@@ -395,14 +422,16 @@ pub async fn add_field(
         updated_at: at,
         version: 1,
     };
+    let event = change.configured(project, Setting::Field, field.id, 1, SettingChange::Created);
     on_backend!(db, |pool| {
+        let mut tx = pool.begin_write().await?;
         sqlx::query(
             "insert into project_fields (id, tenant_id, project_id, key, label, kind, required, \
              choices, dictionary, created_at, updated_at) \
              values ($1, $2, $3, $4, $5, $6, $7, $8, $10, $9, $9)",
         )
         .bind(field.id)
-        .bind(tenant.as_uuid())
+        .bind(change.actor.tenant_id.as_uuid())
         .bind(project)
         .bind(&field.key)
         .bind(&field.label)
@@ -411,8 +440,10 @@ pub async fn add_field(
         .bind(&own_choices)
         .bind(at)
         .bind(&field.dictionary)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
+        enqueue!(&mut *tx, &event)?;
+        tx.commit().await?;
     });
     Ok(field)
 }
@@ -468,38 +499,46 @@ pub struct FieldChange {
     pub active: Option<bool>,
 }
 
-/// Applies `change` to `field` of `project` if it is still at `expected_version`; `None` when
-/// it is not.
+/// Applies `update` to `field` of `project` if it is still at `expected_version`, with its
+/// `admin.project_configured` event; `None` when it is not.
 ///
 /// # Errors
 /// Database errors.
 pub async fn update_field(
     db: &Database,
-    tenant: TenantId,
+    change: Change<'_>,
     project: Uuid,
     field: &Field,
     expected_version: i64,
-    change: FieldChange,
+    update: FieldChange,
 ) -> Result<Option<Field>, sqlx::Error> {
     let mut next = field.clone();
-    if let Some(label) = change.label {
+    if let Some(label) = update.label {
         next.label = label;
     }
-    if let Some(required) = change.required {
+    if let Some(required) = update.required {
         next.required = required;
     }
-    if let Some(active) = change.active {
+    if let Some(active) = update.active {
         next.active = active;
     }
-    for choice in change.add_choices {
+    for choice in update.add_choices {
         if !next.choices.contains(&choice) {
             next.choices.push(choice);
         }
     }
     next.updated_at = now();
     next.version = field.version + 1;
+    let event = change.configured(
+        project,
+        Setting::Field,
+        field.id,
+        next.version,
+        SettingChange::of_update(field.active && !next.active),
+    );
     let updated = on_backend!(db, |pool| {
-        sqlx::query(
+        let mut tx = pool.begin_write().await?;
+        let updated = sqlx::query(
             "update project_fields set label = $1, required = $2, choices = $3, active = $4, \
              updated_at = $5, version = version + 1 \
              where tenant_id = $6 and project_id = $7 and id = $8 and version = $9",
@@ -514,13 +553,18 @@ pub async fn update_field(
         })
         .bind(next.active)
         .bind(next.updated_at)
-        .bind(tenant.as_uuid())
+        .bind(change.actor.tenant_id.as_uuid())
         .bind(project)
         .bind(field.id)
         .bind(expected_version)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?
-        .rows_affected()
+        .rows_affected();
+        if updated == 1 {
+            enqueue!(&mut *tx, &event)?;
+        }
+        tx.commit().await?;
+        updated
     });
     Ok((updated == 1).then_some(next))
 }

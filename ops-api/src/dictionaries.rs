@@ -10,11 +10,13 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tenet_events::TenantId;
+use tenet_events::admin::{Setting, SettingChange};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::{Database, now};
-use crate::on_backend;
+use crate::admin_events::Change;
+use crate::db::{BeginWrite, Database, now};
+use crate::{enqueue, on_backend};
 
 /// The most entries a dictionary may have.
 pub const MAX_ENTRIES: usize = 500;
@@ -175,7 +177,7 @@ pub fn check_entries(
 /// A unique violation when the key is taken in the project; database errors.
 pub async fn add(
     db: &Database,
-    tenant: TenantId,
+    change: Change<'_>,
     project: Uuid,
     key: String,
     name: String,
@@ -193,20 +195,30 @@ pub async fn add(
     };
     let entries = serde_json::to_string(&dictionary.entries)
         .map_err(|error| sqlx::Error::Encode(Box::new(error)))?;
+    let event = change.configured(
+        project,
+        Setting::Dictionary,
+        dictionary.id,
+        1,
+        SettingChange::Created,
+    );
     on_backend!(db, |pool| {
+        let mut tx = pool.begin_write().await?;
         sqlx::query(
             "insert into project_dictionaries (id, tenant_id, project_id, key, name, entries, \
              created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $7)",
         )
         .bind(dictionary.id)
-        .bind(tenant.as_uuid())
+        .bind(change.actor.tenant_id.as_uuid())
         .bind(project)
         .bind(&dictionary.key)
         .bind(&dictionary.name)
         .bind(&entries)
         .bind(at)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
+        enqueue!(&mut *tx, &event)?;
+        tx.commit().await?;
     });
     Ok(dictionary)
 }
@@ -234,13 +246,14 @@ pub async fn list(
 }
 
 /// Sets the name and entries of dictionary `id` of `project` if it is still at
-/// `expected_version`; `None` when there is no such dictionary at that version.
+/// `expected_version`, with its `admin.project_configured` event; `None` when there is no such
+/// dictionary at that version.
 ///
 /// # Errors
 /// Database errors.
 pub async fn update(
     db: &Database,
-    tenant: TenantId,
+    change: Change<'_>,
     project: Uuid,
     id: Uuid,
     expected_version: i64,
@@ -250,21 +263,34 @@ pub async fn update(
     let entries =
         serde_json::to_string(entries).map_err(|error| sqlx::Error::Encode(Box::new(error)))?;
     let row: Option<DictionaryRow> = on_backend!(db, |pool| {
-        sqlx::query_as(&format!(
+        let mut tx = pool.begin_write().await?;
+        let row: Option<DictionaryRow> = sqlx::query_as(&format!(
             "update project_dictionaries set name = $5, entries = $6, updated_at = $7, \
              version = version + 1 \
              where tenant_id = $1 and project_id = $2 and id = $3 and version = $4 \
              returning {COLUMNS}"
         ))
-        .bind(tenant.as_uuid())
+        .bind(change.actor.tenant_id.as_uuid())
         .bind(project)
         .bind(id)
         .bind(expected_version)
         .bind(name)
         .bind(&entries)
         .bind(now())
-        .fetch_optional(pool)
-        .await?
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = &row {
+            let event = change.configured(
+                project,
+                Setting::Dictionary,
+                id,
+                row.version,
+                SettingChange::Changed,
+            );
+            enqueue!(&mut *tx, &event)?;
+        }
+        tx.commit().await?;
+        row
     });
     row.map(Dictionary::try_from).transpose()
 }

@@ -6,6 +6,7 @@
 //! schema (migrations in the workspace's `migrations/`), the authentication of every `/api/v1`
 //! request, and the routes under `/api/v1` that the `tenet` binary mounts.
 
+pub mod admin_events;
 pub mod attachments;
 pub mod audit;
 pub mod auth;

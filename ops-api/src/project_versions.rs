@@ -7,10 +7,12 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tenet_events::Actor;
+use tenet_events::admin::Setting;
 use uuid::Uuid;
 
-use crate::db::{Database, principal_json};
-use crate::on_backend;
+use crate::admin_events::Change;
+use crate::db::{BeginWrite, Database, principal_json};
+use crate::{enqueue, on_backend};
 
 /// A table of versioned project settings.
 #[derive(Debug, Clone, Copy)]
@@ -22,6 +24,13 @@ pub(crate) enum Versioned {
 }
 
 impl Versioned {
+    fn setting(self) -> Setting {
+        match self {
+            Versioned::SlaPolicies => Setting::SlaPolicy,
+            Versioned::Workflows => Setting::Workflow,
+        }
+    }
+
     fn table(self) -> &'static str {
         match self {
             Versioned::SlaPolicies => "sla_policies",
@@ -94,17 +103,19 @@ pub(crate) async fn get<D: DeserializeOwned>(
     row.map(Row::decode).transpose()
 }
 
-/// Stores `definition` as version `version` of `project`'s settings in `table`; `false` when
-/// someone stored that version first.
+/// Stores `stored` as the next version of `project`'s settings in `table`, with its
+/// `admin.project_configured` event; `false` when someone stored that version first.
 ///
 /// # Errors
 /// Database errors.
 pub(crate) async fn insert<D: Serialize>(
     db: &Database,
     table: Versioned,
-    actor: &Actor,
+    change: Change<'_>,
     stored: &Stored<D>,
 ) -> Result<bool, sqlx::Error> {
+    let actor = change.actor;
+    let event = change.configured_one(stored.project_id, table.setting(), stored.version);
     let definition = serde_json::to_string(&stored.definition)
         .map_err(|error| sqlx::Error::Encode(Box::new(error)))?;
     let sql = format!(
@@ -113,7 +124,8 @@ pub(crate) async fn insert<D: Serialize>(
         table.table()
     );
     let inserted = on_backend!(db, |pool| {
-        sqlx::query(&sql)
+        let mut tx = pool.begin_write().await?;
+        let inserted = sqlx::query(&sql)
             .bind(stored.id)
             .bind(actor.tenant_id.as_uuid())
             .bind(stored.project_id)
@@ -121,9 +133,14 @@ pub(crate) async fn insert<D: Serialize>(
             .bind(&definition)
             .bind(principal_json(actor))
             .bind(stored.created_at)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?
-            .rows_affected()
+            .rows_affected();
+        if inserted == 1 {
+            enqueue!(&mut *tx, &event)?;
+        }
+        tx.commit().await?;
+        inserted
     });
     Ok(inserted == 1)
 }

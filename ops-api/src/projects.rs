@@ -7,8 +7,9 @@ use tenet_events::TenantId;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::Database;
-use crate::on_backend;
+use crate::admin_events::Change;
+use crate::db::{BeginWrite, Database};
+use crate::{enqueue, on_backend};
 use crate::rbac::Scope;
 
 /// A project's short key: 2 to 16 upper-case letters, digits or `-`, starting with a letter.
@@ -61,13 +62,13 @@ pub struct Project {
     pub version: i64,
 }
 
-/// Creates a project.
+/// Creates a project in the tenant of the change, with its `admin.project_created` event.
 ///
 /// # Errors
 /// A unique violation when the key is taken in the tenant; other database errors.
 pub async fn create(
     db: &Database,
-    tenant_id: TenantId,
+    change: Change<'_>,
     key: &ProjectKey,
     name: &str,
 ) -> Result<Project, sqlx::Error> {
@@ -75,18 +76,22 @@ pub async fn create(
         id: Uuid::now_v7(),
         key: key.as_str().to_owned(),
         name: name.to_owned(),
-        created_at: Utc::now(),
+        created_at: change.at,
         version: 1,
     };
+    let event = change.project_created(project.id, &project.key);
     on_backend!(db, |pool| {
+        let mut tx = pool.begin_write().await?;
         sqlx::query("insert into projects (id, tenant_id, key, name, created_at) values ($1, $2, $3, $4, $5)")
             .bind(project.id)
-            .bind(tenant_id.as_uuid())
+            .bind(change.actor.tenant_id.as_uuid())
             .bind(&project.key)
             .bind(&project.name)
             .bind(project.created_at)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?;
+        enqueue!(&mut *tx, &event)?;
+        tx.commit().await?;
     });
     Ok(project)
 }
@@ -158,26 +163,34 @@ pub async fn is_member(
     Ok(found.is_some())
 }
 
-/// Adds `user` to `project`; adding a member twice is not an error.
+/// Adds `user` to `project`, with its `admin.member_added` event; adding a member twice is
+/// not an error and changes nothing.
 ///
 /// # Errors
 /// Database errors (a foreign-key violation when either does not exist).
 pub async fn add_member(
     db: &Database,
-    tenant_id: TenantId,
+    change: Change<'_>,
     project: Uuid,
     user: Uuid,
 ) -> Result<(), sqlx::Error> {
+    let event = change.member_added(project, user);
     on_backend!(db, |pool| {
-        sqlx::query(
+        let mut tx = pool.begin_write().await?;
+        let added = sqlx::query(
             "insert into project_members (tenant_id, project_id, user_id) values ($1, $2, $3) \
              on conflict (project_id, user_id) do nothing",
         )
-        .bind(tenant_id.as_uuid())
+        .bind(change.actor.tenant_id.as_uuid())
         .bind(project)
         .bind(user)
-        .execute(pool)
-        .await?;
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if added == 1 {
+            enqueue!(&mut *tx, &event)?;
+        }
+        tx.commit().await?;
     });
     Ok(())
 }

@@ -15,9 +15,10 @@ use serde::{Deserialize, Serialize};
 use tenet_events::TenantId;
 use utoipa::ToSchema;
 
+use crate::admin_events::Change;
 use crate::auth::AuthSettings;
-use crate::db::Database;
-use crate::on_backend;
+use crate::db::{BeginWrite, Database};
+use crate::{enqueue, on_backend};
 use crate::passwords;
 
 /// The bounds of each setting, checked by [`SecurityPolicy::validate`].
@@ -443,14 +444,15 @@ pub async fn admits(
         || address.is_some_and(|address| blocks.iter().any(|block| block.contains(address))))
 }
 
-/// Stores `policy` for `tenant` if the stored one is still at `expected_version` (0: none was
-/// stored yet). Returns the stored policy, or `None` when someone changed it meanwhile.
+/// Stores `policy` for the tenant of the change if the stored one is still at
+/// `expected_version` (0: none was stored yet), with its `admin.security_policy_changed` event.
+/// Returns the stored policy, or `None` when someone changed it meanwhile.
 ///
 /// # Errors
 /// Database errors.
 pub async fn put(
     db: &Database,
-    tenant: TenantId,
+    change: Change<'_>,
     policy: &SecurityPolicy,
     expected_version: i64,
 ) -> Result<Option<SecurityPolicy>, sqlx::Error> {
@@ -479,9 +481,11 @@ pub async fn put(
          where tenant_id = $1 and version = $11"
             .to_owned()
     };
+    let event = change.security_policy_changed(expected_version + 1);
     let written = on_backend!(db, |pool| {
-        sqlx::query(&sql)
-            .bind(tenant.as_uuid())
+        let mut tx = pool.begin_write().await?;
+        let written = sqlx::query(&sql)
+            .bind(change.actor.tenant_id.as_uuid())
             .bind(as_int(policy.password.min_length))
             .bind(policy.password.require_digit)
             .bind(policy.password.require_symbol)
@@ -492,9 +496,14 @@ pub async fn put(
             .bind(&allowlist)
             .bind(now)
             .bind(expected_version)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?
-            .rows_affected()
+            .rows_affected();
+        if written == 1 {
+            enqueue!(&mut *tx, &event)?;
+        }
+        tx.commit().await?;
+        written
     });
     if written == 0 {
         return Ok(None);

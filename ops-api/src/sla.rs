@@ -16,11 +16,12 @@ use chrono::{
 };
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
-use tenet_events::Actor;
+use tenet_events::{Actor, TraceContext};
 use tenet_events::tickets::TicketPriority;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::admin_events::Change;
 use crate::db::Database;
 use crate::extract::object;
 use crate::project_versions::{self, Stored, Versioned};
@@ -393,6 +394,7 @@ pub enum PolicyError {
 pub async fn put(
     db: &Database,
     actor: &Actor,
+    trace: Option<&TraceContext>,
     project: Uuid,
     expected_version: i64,
     definition: PolicyDefinition,
@@ -411,7 +413,16 @@ pub async fn put(
         definition,
         created_at: crate::db::now(),
     };
-    if !project_versions::insert(db, Versioned::SlaPolicies, actor, &stored).await? {
+    if !project_versions::insert(
+        db,
+        Versioned::SlaPolicies,
+        Change {
+            actor,
+            trace,
+            at: stored.created_at,
+        },
+        &stored,
+    ).await? {
         // Someone else put the same version first.
         return Err(PolicyError::VersionConflict {
             current: current_version(current(db, actor, project).await?),

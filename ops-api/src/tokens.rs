@@ -16,9 +16,10 @@ use tenet_events::identity::Principal;
 use tenet_events::{Actor, Role, TenantId};
 use uuid::Uuid;
 
-use crate::db::Database;
-use crate::on_backend;
+use crate::admin_events::{self, Change};
+use crate::db::{BeginWrite, Database};
 use crate::tenants;
+use crate::{enqueue, on_backend};
 
 const TOKEN_PREFIX: &str = "tnt_";
 
@@ -111,18 +112,20 @@ fn hash(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }
 
-/// Issues a token for `tenant_id` with `role`, valid for `lifetime` (forever when `None`).
+/// Issues a token for the tenant of the change with `role`, valid for `lifetime` (forever when
+/// `None`), with its `admin.token_issued` event.
 ///
 /// # Errors
 /// [`TokenError::UnknownTenant`] when the tenant does not exist, [`TokenError::Database`]
 /// when the insert fails.
 pub async fn issue(
     db: &Database,
-    tenant_id: TenantId,
+    change: Change<'_>,
     role: Role,
     label: &str,
     lifetime: Option<Duration>,
 ) -> Result<IssuedToken, TokenError> {
+    let tenant_id = change.actor.tenant_id;
     if tenants::find(db, tenant_id).await?.is_none() {
         return Err(TokenError::UnknownTenant(tenant_id));
     }
@@ -139,7 +142,9 @@ pub async fn issue(
         expires_at: lifetime.map(|lifetime| created_at + lifetime),
         revoked_at: None,
     };
+    let event = change.token_issued(token.id, role, token.expires_at);
     on_backend!(db, |pool| {
+        let mut tx = pool.begin_write().await?;
         sqlx::query(
             "insert into api_tokens (id, tenant_id, role, label, token_hash, created_at, expires_at) \
              values ($1, $2, $3, $4, $5, $6, $7)",
@@ -151,8 +156,10 @@ pub async fn issue(
         .bind(hash(&secret))
         .bind(token.created_at)
         .bind(token.expires_at)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
+        enqueue!(&mut *tx, &event)?;
+        tx.commit().await?;
     });
     Ok(IssuedToken {
         token,
@@ -199,7 +206,9 @@ pub async fn authenticate(
     })
 }
 
-/// Revokes token `id`. Revoking a revoked token keeps its first revocation time.
+/// Revokes token `id`, with its `admin.token_revoked` event in the token's tenant, made by the
+/// server's own command line. Revoking a revoked token keeps its first revocation time and
+/// adds no event.
 ///
 /// # Errors
 /// [`TokenError::UnknownToken`] when no such token exists, [`TokenError::Database`] when the
@@ -207,14 +216,34 @@ pub async fn authenticate(
 pub async fn revoke(db: &Database, id: Uuid) -> Result<ApiToken, TokenError> {
     let now = Utc::now();
     let row: Option<TokenRow> = on_backend!(db, |pool| {
-        sqlx::query_as(
-            "update api_tokens set revoked_at = coalesce(revoked_at, $2) where id = $1 \
+        let mut tx = pool.begin_write().await?;
+        let newly_revoked: Option<TokenRow> = sqlx::query_as(
+            "update api_tokens set revoked_at = $2 where id = $1 and revoked_at is null \
              returning id, tenant_id, role, label, created_at, expires_at, revoked_at",
         )
         .bind(id)
         .bind(now)
-        .fetch_optional(pool)
-        .await?
+        .fetch_optional(&mut *tx)
+        .await?;
+        let row = match newly_revoked {
+            Some(row) => {
+                let actor = admin_events::system(TenantId::from_uuid(row.tenant_id));
+                let event = Change::now(&actor, None).token_revoked(id);
+                enqueue!(&mut *tx, &event)?;
+                Some(row)
+            }
+            None => {
+                sqlx::query_as(
+                    "select id, tenant_id, role, label, created_at, expires_at, revoked_at \
+                     from api_tokens where id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+            }
+        };
+        tx.commit().await?;
+        row
     });
     ApiToken::try_from(row.ok_or(TokenError::UnknownToken(id))?)
 }

@@ -6,8 +6,9 @@ use tenet_events::{Role, TenantId};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::Database;
-use crate::on_backend;
+use crate::admin_events::Change;
+use crate::db::{BeginWrite, Database};
+use crate::{enqueue, on_backend};
 use crate::passwords::NewPassword;
 
 /// An e-mail address, trimmed and lower-cased: the login name within a tenant.
@@ -143,12 +144,12 @@ pub struct NewUser {
     pub password: NewPassword,
 }
 
-/// Creates a user in `tenant_id`.
+/// Creates a user in the tenant of the change, with its `admin.user_created` event.
 ///
 /// # Errors
 /// A unique violation when the e-mail is taken in the tenant; other database errors.
-pub async fn create(db: &Database, tenant_id: TenantId, new: NewUser) -> Result<User, sqlx::Error> {
-    let now = Utc::now();
+pub async fn create(db: &Database, change: Change<'_>, new: NewUser) -> Result<User, sqlx::Error> {
+    let tenant_id = change.actor.tenant_id;
     let user = User {
         id: Uuid::now_v7(),
         tenant_id,
@@ -156,11 +157,13 @@ pub async fn create(db: &Database, tenant_id: TenantId, new: NewUser) -> Result<
         display_name: new.display_name,
         role: new.role,
         active: true,
-        created_at: now,
+        created_at: change.at,
         version: 1,
     };
     let hash = new.password.hash();
+    let event = change.user_created(user.id, user.role);
     on_backend!(db, |pool| {
+        let mut tx = pool.begin_write().await?;
         sqlx::query(
             "insert into users (id, tenant_id, email, display_name, role, password_hash, created_at, updated_at) \
              values ($1, $2, $3, $4, $5, $6, $7, $7)",
@@ -171,9 +174,11 @@ pub async fn create(db: &Database, tenant_id: TenantId, new: NewUser) -> Result<
         .bind(&user.display_name)
         .bind(user.role.as_str())
         .bind(hash)
-        .bind(now)
-        .execute(pool)
+        .bind(change.at)
+        .execute(&mut *tx)
         .await?;
+        enqueue!(&mut *tx, &event)?;
+        tx.commit().await?;
     });
     Ok(user)
 }

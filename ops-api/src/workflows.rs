@@ -14,11 +14,12 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tenet_events::Actor;
+use tenet_events::{Actor, TraceContext};
 use tenet_events::tickets::TicketStatus;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::admin_events::Change;
 use crate::constructor::valid_key;
 use crate::db::{Database, now};
 use crate::project_versions::{self, Stored, Versioned};
@@ -473,6 +474,7 @@ pub enum WorkflowError {
 pub async fn put(
     db: &Database,
     actor: &Actor,
+    trace: Option<&TraceContext>,
     project: Uuid,
     expected_version: i64,
     definition: WorkflowDefinition,
@@ -493,7 +495,16 @@ pub async fn put(
         definition,
         created_at: now(),
     };
-    if !project_versions::insert(db, Versioned::Workflows, actor, &stored).await? {
+    if !project_versions::insert(
+        db,
+        Versioned::Workflows,
+        Change {
+            actor,
+            trace,
+            at: stored.created_at,
+        },
+        &stored,
+    ).await? {
         // Someone else put the same version first.
         return Err(WorkflowError::VersionConflict {
             current: self::current(db, actor, project).await?.version,

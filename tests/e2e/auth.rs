@@ -6,6 +6,7 @@ use secrecy::ExposeSecret;
 use serde_json::Value;
 use tenet::admin;
 use tenet_events::Role;
+use tenet_ops_api::admin_events::{self, Change};
 use tenet_ops_api::tokens;
 
 use crate::harness::{RunningApp, TestDatabase, settings, tenet_ok};
@@ -67,9 +68,10 @@ async fn token_lifecycle(app: RunningApp) {
         "{body}"
     );
 
+    let system = admin_events::system(acme.id);
     let expired = tokens::issue(
         &app.database,
-        acme.id,
+        Change::now(&system, None),
         Role::Admin,
         "",
         Some(Duration::seconds(-1)),

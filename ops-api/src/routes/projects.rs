@@ -8,13 +8,14 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use chrono::NaiveDate;
 use serde::Deserialize;
-use tenet_events::Actor;
+use tenet_events::{Actor, TraceContext};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::query::known_params;
-use super::tickets::text;
+use super::tickets::{text, trace};
 use super::{OpsState, user_of};
+use crate::admin_events::Change;
 use crate::client_view::{self, ClientView, MAX_HIDDEN_FIELDS};
 use crate::constructor::{
     self, Field, FieldChange, FieldKind, NewField, RequestType, RequestTypeChange,
@@ -58,6 +59,7 @@ pub struct CreateProject {
 pub async fn create(
     State(state): State<OpsState>,
     Extension(actor): Extension<Actor>,
+    context: Option<Extension<TraceContext>>,
     ApiJson(body): ApiJson<CreateProject>,
 ) -> Result<(StatusCode, Json<Project>), ApiError> {
     if authorize(&actor, Action::ProjectManage)? != Scope::Tenant {
@@ -74,7 +76,7 @@ pub async fn create(
             "name must be 1 to 200 characters",
         ));
     }
-    let project = projects::create(&state.db, actor.tenant_id, &key, name)
+    let project = projects::create(&state.db, Change::now(&actor, trace(&context)), &key, name)
         .await
         .map_err(|error| match ApiError::from(error) {
             ApiError::Conflict(_) => {
@@ -172,6 +174,7 @@ pub struct AddMember {
 pub async fn add_member(
     State(state): State<OpsState>,
     Extension(actor): Extension<Actor>,
+    context: Option<Extension<TraceContext>>,
     PathId(id): PathId,
     ApiJson(body): ApiJson<AddMember>,
 ) -> Result<StatusCode, ApiError> {
@@ -185,7 +188,13 @@ pub async fn add_member(
             "no such user in this tenant",
         ));
     }
-    projects::add_member(&state.db, actor.tenant_id, project.id, body.user_id).await?;
+    projects::add_member(
+        &state.db,
+        Change::now(&actor, trace(&context)),
+        project.id,
+        body.user_id,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -271,6 +280,7 @@ pub struct PutPolicy {
 pub async fn put_sla_policy(
     State(state): State<OpsState>,
     Extension(actor): Extension<Actor>,
+    context: Option<Extension<TraceContext>>,
     PathId(id): PathId,
     ApiJson(body): ApiJson<PutPolicy>,
 ) -> Result<Json<Policy>, ApiError> {
@@ -286,7 +296,15 @@ pub async fn put_sla_policy(
         return Err(ApiError::invalid_field(field, message));
     }
     Ok(Json(
-        sla::put(&state.db, &actor, project.id, body.version, definition).await?,
+        sla::put(
+            &state.db,
+            &actor,
+            trace(&context),
+            project.id,
+            body.version,
+            definition,
+        )
+        .await?,
     ))
 }
 
@@ -405,6 +423,7 @@ pub struct PutWorkflow {
 pub async fn put_workflow(
     State(state): State<OpsState>,
     Extension(actor): Extension<Actor>,
+    context: Option<Extension<TraceContext>>,
     PathId(id): PathId,
     ApiJson(body): ApiJson<PutWorkflow>,
 ) -> Result<Json<Workflow>, ApiError> {
@@ -415,7 +434,15 @@ pub async fn put_workflow(
         transitions: body.transitions,
     };
     Ok(Json(
-        workflows::put(&state.db, &actor, project.id, body.version, definition).await?,
+        workflows::put(
+            &state.db,
+            &actor,
+            trace(&context),
+            project.id,
+            body.version,
+            definition,
+        )
+        .await?,
     ))
 }
 
@@ -509,6 +536,7 @@ async fn checked_specialists(
 pub async fn add_request_type(
     State(state): State<OpsState>,
     Extension(actor): Extension<Actor>,
+    context: Option<Extension<TraceContext>>,
     PathId(id): PathId,
     ApiJson(body): ApiJson<NewRequestType>,
 ) -> Result<(StatusCode, Json<RequestType>), ApiError> {
@@ -518,7 +546,7 @@ pub async fn add_request_type(
     let specialists = checked_specialists(&state, &actor, body.specialists).await?;
     let created = constructor::add_request_type(
         &state.db,
-        actor.tenant_id,
+        Change::now(&actor, trace(&context)),
         project.id,
         key,
         name,
@@ -568,6 +596,7 @@ pub struct UpdateRequestTypeBody {
 pub async fn update_request_type(
     State(state): State<OpsState>,
     Extension(actor): Extension<Actor>,
+    context: Option<Extension<TraceContext>>,
     path: ChildPath,
     ApiJson(body): ApiJson<UpdateRequestTypeBody>,
 ) -> Result<Json<RequestType>, ApiError> {
@@ -599,7 +628,7 @@ pub async fn update_request_type(
     };
     constructor::update_request_type(
         &state.db,
-        actor.tenant_id,
+        Change::now(&actor, trace(&context)),
         project.id,
         current.id,
         body.version,
@@ -712,6 +741,7 @@ fn checked_choices(
 pub async fn add_field(
     State(state): State<OpsState>,
     Extension(actor): Extension<Actor>,
+    context: Option<Extension<TraceContext>>,
     PathId(id): PathId,
     ApiJson(body): ApiJson<NewFieldBody>,
 ) -> Result<(StatusCode, Json<Field>), ApiError> {
@@ -753,7 +783,7 @@ pub async fn add_field(
         choices,
         dictionary,
     };
-    let field = constructor::add_field(&state.db, actor.tenant_id, project.id, new)
+    let field = constructor::add_field(&state.db, Change::now(&actor, trace(&context)), project.id, new)
         .await
         .map_err(key_taken)?;
     Ok((StatusCode::CREATED, Json(field)))
@@ -824,6 +854,7 @@ pub struct UpdateFieldBody {
 pub async fn update_field(
     State(state): State<OpsState>,
     Extension(actor): Extension<Actor>,
+    context: Option<Extension<TraceContext>>,
     path: ChildPath,
     ApiJson(body): ApiJson<UpdateFieldBody>,
 ) -> Result<Json<Field>, ApiError> {
@@ -868,7 +899,7 @@ pub async fn update_field(
     };
     constructor::update_field(
         &state.db,
-        actor.tenant_id,
+        Change::now(&actor, trace(&context)),
         project.id,
         &field,
         body.version,
@@ -940,6 +971,7 @@ pub async fn dictionaries(
 pub async fn add_dictionary(
     State(state): State<OpsState>,
     Extension(actor): Extension<Actor>,
+    context: Option<Extension<TraceContext>>,
     PathId(id): PathId,
     ApiJson(body): ApiJson<NewDictionary>,
 ) -> Result<(StatusCode, Json<Dictionary>), ApiError> {
@@ -948,7 +980,14 @@ pub async fn add_dictionary(
     let name = text("name", &body.name, 1, 200)?;
     let entries = dictionaries::check_entries(body.entries, &[])
         .map_err(|(field, message)| ApiError::invalid_field(field, message))?;
-    let dictionary = dictionaries::add(&state.db, actor.tenant_id, project.id, key, name, entries)
+    let dictionary = dictionaries::add(
+        &state.db,
+        Change::now(&actor, trace(&context)),
+        project.id,
+        key,
+        name,
+        entries,
+    )
         .await
         .map_err(key_taken)?;
     Ok((StatusCode::CREATED, Json(dictionary)))
@@ -995,6 +1034,7 @@ pub struct UpdateDictionary {
 pub async fn update_dictionary(
     State(state): State<OpsState>,
     Extension(actor): Extension<Actor>,
+    context: Option<Extension<TraceContext>>,
     path: ChildPath,
     ApiJson(body): ApiJson<UpdateDictionary>,
 ) -> Result<Json<Dictionary>, ApiError> {
@@ -1023,7 +1063,7 @@ pub async fn update_dictionary(
     };
     dictionaries::update(
         &state.db,
-        actor.tenant_id,
+        Change::now(&actor, trace(&context)),
         project.id,
         dictionary.id,
         body.version,
@@ -1101,6 +1141,7 @@ pub struct PutClientView {
 pub async fn put_client_view(
     State(state): State<OpsState>,
     Extension(actor): Extension<Actor>,
+    context: Option<Extension<TraceContext>>,
     PathId(id): PathId,
     ApiJson(body): ApiJson<PutClientView>,
 ) -> Result<Json<ClientView>, ApiError> {
@@ -1136,7 +1177,13 @@ pub async fn put_client_view(
         version: body.version,
         updated_at: None,
     };
-    client_view::put(&state.db, actor.tenant_id, project.id, body.version, &view)
+    client_view::put(
+        &state.db,
+        Change::now(&actor, trace(&context)),
+        project.id,
+        body.version,
+        &view,
+    )
         .await?
         .map(Json)
         .ok_or_else(|| {

@@ -3,10 +3,12 @@
 use axum::extract::State;
 use axum::{Extension, Json};
 use serde::Deserialize;
-use tenet_events::Actor;
+use tenet_events::{Actor, TraceContext};
 use utoipa::ToSchema;
 
 use super::OpsState;
+use super::tickets::trace;
+use crate::admin_events::Change;
 use crate::auth::ClientAddress;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiJson;
@@ -83,6 +85,7 @@ pub struct UpdateSecurityPolicy {
 pub async fn put(
     State(state): State<OpsState>,
     Extension(actor): Extension<Actor>,
+    context: Option<Extension<TraceContext>>,
     ClientAddress(address): ClientAddress,
     ApiJson(body): ApiJson<UpdateSecurityPolicy>,
 ) -> Result<Json<SecurityPolicy>, ApiError> {
@@ -112,7 +115,13 @@ pub async fn put(
     if current.version != body.version {
         return Err(conflict(current.version));
     }
-    match security_policy::put(&state.db, actor.tenant_id, &policy, body.version).await? {
+    match security_policy::put(
+        &state.db,
+        Change::now(&actor, trace(&context)),
+        &policy,
+        body.version,
+    )
+    .await? {
         Some(stored) => Ok(Json(stored)),
         None => {
             let current = security_policy::get(&state.db, actor.tenant_id, &state.auth).await?;

@@ -5,10 +5,12 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use secrecy::SecretString;
 use serde::Deserialize;
-use tenet_events::{Actor, Role};
+use tenet_events::{Actor, Role, TraceContext};
 use utoipa::ToSchema;
 
 use super::OpsState;
+use super::tickets::trace;
+use crate::admin_events::Change;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, PathId};
 use crate::rbac::{Action, authorize};
@@ -52,6 +54,7 @@ pub struct CreateUser {
 pub async fn create(
     State(state): State<OpsState>,
     Extension(actor): Extension<Actor>,
+    context: Option<Extension<TraceContext>>,
     ApiJson(body): ApiJson<CreateUser>,
 ) -> Result<(StatusCode, Json<User>), ApiError> {
     authorize(&actor, Action::UserManage)?;
@@ -72,7 +75,7 @@ pub async fn create(
         .map_err(|message| ApiError::invalid_field("password", message))?;
     let user = users::create(
         &state.db,
-        actor.tenant_id,
+        Change::now(&actor, trace(&context)),
         NewUser {
             email,
             display_name,

@@ -16,8 +16,8 @@ use uuid::Uuid;
 
 use crate::admin_events::Change;
 use crate::db::{BeginWrite, Database, now};
-use crate::{enqueue, on_backend};
 use crate::tickets::{HistoryEntry, Ticket};
+use crate::{enqueue, on_backend};
 
 /// The most fields a project may keep from its clients.
 pub const MAX_HIDDEN_FIELDS: usize = 200;

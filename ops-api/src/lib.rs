@@ -20,6 +20,7 @@ pub mod extract;
 pub mod hr;
 pub mod idempotency;
 pub mod openapi;
+pub mod operations;
 pub mod outbox;
 pub mod passwords;
 pub(crate) mod project_versions;

@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use crate::admin_events::Change;
 use crate::db::{BeginWrite, Database};
-use crate::{enqueue, on_backend};
 use crate::rbac::Scope;
+use crate::{enqueue, on_backend};
 
 /// A project's short key: 2 to 16 upper-case letters, digits or `-`, starting with a letter.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,8 +18,8 @@ use utoipa::ToSchema;
 use crate::admin_events::Change;
 use crate::auth::AuthSettings;
 use crate::db::{BeginWrite, Database};
-use crate::{enqueue, on_backend};
 use crate::passwords;
+use crate::{enqueue, on_backend};
 
 /// The bounds of each setting, checked by [`SecurityPolicy::validate`].
 pub mod limits {

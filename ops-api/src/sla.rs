@@ -16,8 +16,8 @@ use chrono::{
 };
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
-use tenet_events::{Actor, TraceContext};
 use tenet_events::tickets::TicketPriority;
+use tenet_events::{Actor, TraceContext};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -422,7 +422,9 @@ pub async fn put(
             at: stored.created_at,
         },
         &stored,
-    ).await? {
+    )
+    .await?
+    {
         // Someone else put the same version first.
         return Err(PolicyError::VersionConflict {
             current: current_version(current(db, actor, project).await?),

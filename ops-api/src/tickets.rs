@@ -619,6 +619,19 @@ pub struct TicketChange {
     pub fields: BTreeMap<String, serde_json::Value>,
     /// The new customer, already checked to be current (`Some(None)` unlinks).
     pub customer_id: Option<Option<Uuid>>,
+    /// A comment written with the change, in the same transaction.
+    pub comment: Option<NewComment>,
+    /// The project operation the change carries out, by key; the history records it.
+    pub operation: Option<String>,
+}
+
+/// A comment to write.
+#[derive(Debug, Clone)]
+pub struct NewComment {
+    /// Its text, already checked.
+    pub body: String,
+    /// Whether the customer sees it.
+    pub public: bool,
 }
 
 /// Applies `change` to `ticket` if it is still at `ticket.version`.
@@ -809,7 +822,17 @@ pub async fn update(
             next.fields.insert(key, value);
         }
     }
-    if history.is_empty() {
+    if let Some(operation) = &change.operation {
+        history.push(("operation", None, Some(operation.clone())));
+    }
+    let comment = change.comment.map(|comment| {
+        let written = WrittenComment::new(actor, trace, &next, comment.body, comment.public, now);
+        if written.answers_customer {
+            next.clocks.first_responded_at = next.clocks.first_responded_at.or(Some(now));
+        }
+        written
+    });
+    if history.is_empty() && comment.is_none() {
         return Err(TicketError::NoChange);
     }
     next.version = ticket.version + 1;
@@ -866,6 +889,9 @@ pub async fn update(
             for record in &records {
                 enqueue!(&mut *tx, record)?;
             }
+            if let Some(comment) = &comment {
+                write_comment!(&mut tx, tenant, ticket.id, comment);
+            }
             tx.commit().await?;
             true
         } else {
@@ -881,6 +907,96 @@ pub async fn update(
     }
     Ok(next)
 }
+
+/// A comment ready to be written: the row, its event, and whether it is the center's answer to
+/// the customer (which stops the first-response clock).
+struct WrittenComment {
+    comment: Comment,
+    author: String,
+    record: OutboxRecord,
+    answers_customer: bool,
+}
+
+impl WrittenComment {
+    fn new(
+        actor: &Actor,
+        trace: Option<&TraceContext>,
+        ticket: &Ticket,
+        body: String,
+        public: bool,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let comment = Comment {
+            id: Uuid::now_v7(),
+            author: actor.principal.clone(),
+            public,
+            body,
+            created_at: now,
+            redacted_at: None,
+            redaction_reason: None,
+        };
+        let author = match actor.principal {
+            Principal::User(id) => agent(id).map_or(Author::System, Author::Agent),
+            Principal::ApiToken(_) | Principal::System => Author::System,
+        };
+        let envelope = Envelope::new(
+            actor.tenant_id,
+            OccurredAt::from_datetime(now).unwrap_or_else(|_| OccurredAt::now()),
+            TicketCommented {
+                ticket_id: ticket_id(ticket.id),
+                comment_id: CommentId::parse(comment.id.to_string())
+                    .expect("a UUID is a valid comment id"),
+                author,
+                public,
+                body_chars: u32::try_from(comment.body.chars().count()).unwrap_or(u32::MAX),
+                project_id: ProjectId::parse(ticket.project_id.to_string()).ok(),
+            },
+        );
+        Self {
+            comment,
+            author: principal_json(actor),
+            record: OutboxRecord::new(&envelope, trace),
+            answers_customer: public && actor.role != Role::Customer,
+        }
+    }
+}
+
+/// Writes a [`WrittenComment`] of ticket `$ticket` in tenant `$tenant` with the open
+/// transaction `$tx`.
+macro_rules! write_comment {
+    ($tx:expr, $tenant:expr, $ticket:expr, $written:expr) => {{
+        let tx = $tx;
+        let written: &WrittenComment = $written;
+        let comment = &written.comment;
+        sqlx::query(
+            "insert into ticket_comments (id, tenant_id, ticket_id, author, public, body, created_at) \
+             values ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(comment.id)
+        .bind($tenant)
+        .bind($ticket)
+        .bind(&written.author)
+        .bind(comment.public)
+        .bind(&comment.body)
+        .bind(comment.created_at)
+        .execute(&mut **tx)
+        .await?;
+        if written.answers_customer {
+            // The first public reply from the center stops the first-response clock.
+            sqlx::query(
+                "update tickets set first_responded_at = $1 \
+                 where tenant_id = $2 and id = $3 and first_responded_at is null",
+            )
+            .bind(comment.created_at)
+            .bind($tenant)
+            .bind($ticket)
+            .execute(&mut **tx)
+            .await?;
+        }
+        enqueue!(&mut **tx, &written.record)?;
+    }};
+}
+use write_comment;
 
 async fn current_version(
     db: &Database,
@@ -939,67 +1055,14 @@ pub async fn comment(
     body: String,
     public: bool,
 ) -> Result<Comment, TicketError> {
-    let now = Utc::now();
-    let comment = Comment {
-        id: Uuid::now_v7(),
-        author: actor.principal.clone(),
-        public,
-        body,
-        created_at: now,
-        redacted_at: None,
-        redaction_reason: None,
-    };
-    let author = match actor.principal {
-        Principal::User(id) => agent(id).map_or(Author::System, Author::Agent),
-        Principal::ApiToken(_) | Principal::System => Author::System,
-    };
-    let envelope = Envelope::new(
-        actor.tenant_id,
-        OccurredAt::from_datetime(now).unwrap_or_else(|_| OccurredAt::now()),
-        TicketCommented {
-            ticket_id: ticket_id(ticket.id),
-            comment_id: CommentId::parse(comment.id.to_string())
-                .expect("a UUID is a valid comment id"),
-            author,
-            public,
-            body_chars: u32::try_from(comment.body.chars().count()).unwrap_or(u32::MAX),
-            project_id: ProjectId::parse(ticket.project_id.to_string()).ok(),
-        },
-    );
-    let record = OutboxRecord::new(&envelope, trace);
+    let written = WrittenComment::new(actor, trace, ticket, body, public, Utc::now());
     let tenant = actor.tenant_id.as_uuid();
-    let answers_customer = public && actor.role != Role::Customer;
     on_backend!(db, |pool| {
         let mut tx = pool.begin_write().await?;
-        sqlx::query(
-            "insert into ticket_comments (id, tenant_id, ticket_id, author, public, body, created_at) \
-             values ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(comment.id)
-        .bind(tenant)
-        .bind(ticket.id)
-        .bind(principal_json(actor))
-        .bind(public)
-        .bind(&comment.body)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        if answers_customer {
-            // The first public reply from the center stops the first-response clock.
-            sqlx::query(
-                "update tickets set first_responded_at = $1 \
-                 where tenant_id = $2 and id = $3 and first_responded_at is null",
-            )
-            .bind(now)
-            .bind(tenant)
-            .bind(ticket.id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        enqueue!(&mut *tx, &record)?;
+        write_comment!(&mut tx, tenant, ticket.id, &written);
         tx.commit().await?;
     });
-    Ok(comment)
+    Ok(written.comment)
 }
 
 /// A ticket's comments, oldest first; internal ones only when `include_internal`.

@@ -8,8 +8,8 @@ use uuid::Uuid;
 
 use crate::admin_events::Change;
 use crate::db::{BeginWrite, Database};
-use crate::{enqueue, on_backend};
 use crate::passwords::NewPassword;
+use crate::{enqueue, on_backend};
 
 /// An e-mail address, trimmed and lower-cased: the login name within a tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]

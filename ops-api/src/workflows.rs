@@ -14,8 +14,8 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tenet_events::{Actor, TraceContext};
 use tenet_events::tickets::TicketStatus;
+use tenet_events::{Actor, TraceContext};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -504,7 +504,9 @@ pub async fn put(
             at: stored.created_at,
         },
         &stored,
-    ).await? {
+    )
+    .await?
+    {
         // Someone else put the same version first.
         return Err(WorkflowError::VersionConflict {
             current: self::current(db, actor, project).await?.version,

@@ -6,6 +6,7 @@ pub(crate) mod auth;
 pub(crate) mod customers;
 pub(crate) mod hr;
 pub(crate) mod me;
+pub(crate) mod operations;
 pub(crate) mod projects;
 pub mod query;
 pub(crate) mod schedules;
@@ -104,6 +105,14 @@ pub fn router(db: Database, auth: AuthSettings, attachments: AttachmentStore) ->
             "/projects/{id}/workflow",
             get(projects::workflow).put(projects::put_workflow),
         )
+        .route(
+            "/projects/{id}/operations",
+            get(operations::list).post(operations::add),
+        )
+        .route(
+            "/projects/{id}/operations/{operation_id}",
+            patch(operations::update),
+        )
         .route("/tickets", get(tickets::list).post(tickets::create))
         .route("/tickets/{id}", get(tickets::get).patch(tickets::update))
         .route(
@@ -111,6 +120,8 @@ pub fn router(db: Database, auth: AuthSettings, attachments: AttachmentStore) ->
             get(tickets::comments).post(tickets::comment),
         )
         .route("/tickets/{id}/history", get(tickets::history))
+        .route("/tickets/{id}/operations", get(operations::offered))
+        .route("/tickets/{id}/operations/{key}", post(operations::run))
         .route(
             "/tickets/{id}/attachments",
             get(attachments::list).post(attachments::upload),

@@ -105,7 +105,7 @@ pub async fn list(
     ))
 }
 
-async fn visible_project(
+pub(super) async fn visible_project(
     state: &OpsState,
     actor: &Actor,
     action: Action,
@@ -457,7 +457,7 @@ fn key(value: &str) -> Result<String, ApiError> {
     }
 }
 
-fn key_taken(error: sqlx::Error) -> ApiError {
+pub(super) fn key_taken(error: sqlx::Error) -> ApiError {
     match &error {
         sqlx::Error::Database(db) if db.is_unique_violation() => ApiError::Invalid {
             status: StatusCode::CONFLICT,
@@ -783,9 +783,14 @@ pub async fn add_field(
         choices,
         dictionary,
     };
-    let field = constructor::add_field(&state.db, Change::now(&actor, trace(&context)), project.id, new)
-        .await
-        .map_err(key_taken)?;
+    let field = constructor::add_field(
+        &state.db,
+        Change::now(&actor, trace(&context)),
+        project.id,
+        new,
+    )
+    .await
+    .map_err(key_taken)?;
     Ok((StatusCode::CREATED, Json(field)))
 }
 
@@ -988,8 +993,8 @@ pub async fn add_dictionary(
         name,
         entries,
     )
-        .await
-        .map_err(key_taken)?;
+    .await
+    .map_err(key_taken)?;
     Ok((StatusCode::CREATED, Json(dictionary)))
 }
 
@@ -1184,11 +1189,11 @@ pub async fn put_client_view(
         body.version,
         &view,
     )
-        .await?
-        .map(Json)
-        .ok_or_else(|| {
-            ApiError::Conflict(
-                "what clients see was changed by someone else; reload it and retry".into(),
-            )
-        })
+    .await?
+    .map(Json)
+    .ok_or_else(|| {
+        ApiError::Conflict(
+            "what clients see was changed by someone else; reload it and retry".into(),
+        )
+    })
 }

@@ -121,7 +121,8 @@ pub async fn put(
         &policy,
         body.version,
     )
-    .await? {
+    .await?
+    {
         Some(stored) => Ok(Json(stored)),
         None => {
             let current = security_policy::get(&state.db, actor.tenant_id, &state.auth).await?;

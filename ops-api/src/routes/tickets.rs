@@ -559,6 +559,7 @@ pub async fn update(
         request_type: body.request_type,
         fields: change_fields,
         customer_id: body.customer_id,
+        ..TicketChange::default()
     };
     Ok(Json(
         tickets::update(

@@ -1,0 +1,46 @@
+-- Each project's operations (named actions operators run on its tickets), its notification
+-- rules, and the notifications the rules deliver to users.
+
+create table project_operations (
+    id uuid primary key,
+    tenant_id uuid not null references tenants (id),
+    project_id uuid not null references projects (id),
+    key text not null,
+    -- JSON: the operation's definition (name, statuses it is offered in, its effects).
+    definition text not null,
+    active boolean not null default true,
+    created_at timestamptz not null,
+    updated_at timestamptz not null,
+    version bigint not null default 1,
+    unique (project_id, key)
+);
+
+create table project_notification_rules (
+    id uuid primary key,
+    tenant_id uuid not null references tenants (id),
+    project_id uuid not null references projects (id),
+    -- JSON: the rule's definition (name, trigger, conditions, recipients).
+    definition text not null,
+    active boolean not null default true,
+    created_at timestamptz not null,
+    updated_at timestamptz not null,
+    version bigint not null default 1
+);
+
+create index project_notification_rules_by_project
+    on project_notification_rules (tenant_id, project_id);
+
+create table notifications (
+    id uuid primary key,
+    tenant_id uuid not null references tenants (id),
+    user_id uuid not null references users (id),
+    project_id uuid not null references projects (id),
+    ticket_id uuid not null references tickets (id),
+    rule_id uuid not null references project_notification_rules (id),
+    trigger text not null,
+    message text not null,
+    created_at timestamptz not null,
+    read_at timestamptz
+);
+
+create index notifications_by_user on notifications (tenant_id, user_id, created_at);

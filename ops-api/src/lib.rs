@@ -19,6 +19,7 @@ pub mod error;
 pub mod extract;
 pub mod hr;
 pub mod idempotency;
+pub mod notifications;
 pub mod openapi;
 pub mod operations;
 pub mod outbox;

@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use crate::constructor;
 use crate::db::{BeginWrite, Database, now, principal_json, stored};
+use crate::notifications::{self, Happening};
 use crate::outbox::OutboxRecord;
 use crate::rbac::Scope;
 use crate::sla::{self, Clock, TicketSla};
@@ -317,6 +318,32 @@ pub async fn create(
         );
         OutboxRecord::new(&event, trace)
     });
+    let mut ticket = Ticket {
+        id,
+        project_id: new.project_id,
+        number: 0,
+        subject: new.subject,
+        description: new.description,
+        channel: new.channel,
+        status: initial.category,
+        workflow_status: initial.key.clone(),
+        workflow_version: workflow.version,
+        priority: new.priority,
+        assignee_id: new.assignee_id,
+        customer_id: new.customer_id,
+        request_type: new.request_type,
+        fields: new.fields,
+        sla: clocks.view(now),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+        clocks,
+    };
+    let mut happenings = vec![Happening::Created];
+    if ticket.assignee_id.is_some() {
+        happenings.push(Happening::Assigned);
+    }
+    let notifications = notifications::plan(db, actor, &ticket, &happenings).await?;
     let number: i64 = on_backend!(db, |pool| {
         let mut tx = pool.begin_write().await?;
         let number: i64 = sqlx::query_scalar(
@@ -337,22 +364,22 @@ pub async fn create(
         )
         .bind(id)
         .bind(tenant)
-        .bind(new.project_id)
+        .bind(ticket.project_id)
         .bind(number)
-        .bind(&new.subject)
-        .bind(&new.description)
-        .bind(new.channel.as_str())
+        .bind(&ticket.subject)
+        .bind(&ticket.description)
+        .bind(ticket.channel.as_str())
         .bind(initial.category.as_str())
-        .bind(new.priority.as_str())
-        .bind(new.assignee_id)
-        .bind(new.customer_id)
+        .bind(ticket.priority.as_str())
+        .bind(ticket.assignee_id)
+        .bind(ticket.customer_id)
         .bind(now)
         .bind(clocks.policy_version)
         .bind(clocks.first_response_due_at)
         .bind(clocks.resolution_due_at)
-        .bind(format!("{} {}", new.subject, new.description).to_lowercase())
-        .bind(&new.request_type)
-        .bind(serde_json::to_string(&new.fields).unwrap_or_else(|_| "{}".into()))
+        .bind(format!("{} {}", ticket.subject, ticket.description).to_lowercase())
+        .bind(&ticket.request_type)
+        .bind(serde_json::to_string(&ticket.fields).unwrap_or_else(|_| "{}".into()))
         .bind(&initial.key)
         .bind(workflow.version)
         .execute(&mut *tx)
@@ -365,7 +392,7 @@ pub async fn create(
         .bind(tenant)
         .bind(id)
         .bind(principal_json(actor))
-        .bind(&new.subject)
+        .bind(&ticket.subject)
         .bind(now)
         .execute(&mut *tx)
         .await?;
@@ -373,30 +400,12 @@ pub async fn create(
         if let Some(assigned) = &assigned {
             enqueue!(&mut *tx, assigned)?;
         }
+        notifications::deliver!(&mut tx, tenant, &ticket, &notifications, now);
         tx.commit().await?;
         number
     });
-    Ok(Ticket {
-        id,
-        project_id: new.project_id,
-        number,
-        subject: new.subject,
-        description: new.description,
-        channel: new.channel,
-        status: initial.category,
-        workflow_status: initial.key.clone(),
-        workflow_version: workflow.version,
-        priority: new.priority,
-        assignee_id: new.assignee_id,
-        customer_id: new.customer_id,
-        request_type: new.request_type,
-        fields: new.fields,
-        sla: clocks.view(now),
-        created_at: now,
-        updated_at: now,
-        version: 1,
-        clocks,
-    })
+    ticket.number = number;
+    Ok(ticket)
 }
 
 async fn ensure_assignee(db: &Database, actor: &Actor, assignee: Uuid) -> Result<(), TicketError> {
@@ -684,7 +693,11 @@ pub async fn update(
         }
         None => None,
     };
+    let mut happenings = Vec::new();
     if let Some(destination) = destination {
+        happenings.push(Happening::StatusChanged {
+            to: destination.key.clone(),
+        });
         let status = destination.category;
         next.status = status;
         next.workflow_status = destination.key.clone();
@@ -766,6 +779,9 @@ pub async fn update(
             ensure_assignee(db, actor, user).await?;
         }
         next.assignee_id = assignee;
+        if assignee.is_some() {
+            happenings.push(Happening::Assigned);
+        }
         history.push((
             "assignee_id",
             ticket.assignee_id.map(|id| id.to_string()),
@@ -835,9 +851,15 @@ pub async fn update(
     if history.is_empty() && comment.is_none() {
         return Err(TicketError::NoChange);
     }
+    if let Some(comment) = &comment {
+        happenings.push(Happening::Commented {
+            public: comment.comment.public,
+        });
+    }
     next.version = ticket.version + 1;
     next.updated_at = now;
     next.sla = next.clocks.view(now);
+    let notifications = notifications::plan(db, actor, &next, &happenings).await?;
     let records: Vec<OutboxRecord> = events
         .iter()
         .map(|event| OutboxRecord::new(event, trace))
@@ -892,6 +914,7 @@ pub async fn update(
             if let Some(comment) = &comment {
                 write_comment!(&mut tx, tenant, ticket.id, comment);
             }
+            notifications::deliver!(&mut tx, tenant, &next, &notifications, now);
             tx.commit().await?;
             true
         } else {
@@ -1055,11 +1078,15 @@ pub async fn comment(
     body: String,
     public: bool,
 ) -> Result<Comment, TicketError> {
-    let written = WrittenComment::new(actor, trace, ticket, body, public, Utc::now());
+    let now = now();
+    let written = WrittenComment::new(actor, trace, ticket, body, public, now);
+    let notifications =
+        notifications::plan(db, actor, ticket, &[Happening::Commented { public }]).await?;
     let tenant = actor.tenant_id.as_uuid();
     on_backend!(db, |pool| {
         let mut tx = pool.begin_write().await?;
         write_comment!(&mut tx, tenant, ticket.id, &written);
+        notifications::deliver!(&mut tx, tenant, ticket, &notifications, now);
         tx.commit().await?;
     });
     Ok(written.comment)

@@ -6,6 +6,7 @@ pub(crate) mod auth;
 pub(crate) mod customers;
 pub(crate) mod hr;
 pub(crate) mod me;
+pub(crate) mod notifications;
 pub(crate) mod operations;
 pub(crate) mod projects;
 pub mod query;
@@ -64,6 +65,11 @@ pub fn router(db: Database, auth: AuthSettings, attachments: AttachmentStore) ->
     let protected = Router::new()
         .route("/auth/logout", post(auth::logout))
         .route("/me", get(me::get))
+        .route("/me/notifications", get(notifications::inbox))
+        .route(
+            "/me/notifications/{id}/read",
+            post(notifications::mark_read),
+        )
         .route("/users", get(users::list).post(users::create))
         .route("/users/{id}", get(users::get))
         .route("/projects", get(projects::list).post(projects::create))
@@ -112,6 +118,14 @@ pub fn router(db: Database, auth: AuthSettings, attachments: AttachmentStore) ->
         .route(
             "/projects/{id}/operations/{operation_id}",
             patch(operations::update),
+        )
+        .route(
+            "/projects/{id}/notification-rules",
+            get(notifications::rules).post(notifications::add_rule),
+        )
+        .route(
+            "/projects/{id}/notification-rules/{rule_id}",
+            patch(notifications::update_rule),
         )
         .route("/tickets", get(tickets::list).post(tickets::create))
         .route("/tickets/{id}", get(tickets::get).patch(tickets::update))

@@ -8,7 +8,7 @@ use tenet_events::Role;
 use crate::tickets::{World, on_both};
 
 /// A utility's meter workflow.
-fn meters() -> Value {
+pub(crate) fn meters() -> Value {
     json!({
         "statuses": [
             {"key": "received", "name": "Received", "category": "new"},

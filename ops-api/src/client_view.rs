@@ -91,7 +91,8 @@ impl ClientView {
                 .new_value
                 .as_ref()
                 .is_some_and(|name| public_files.contains(name)),
-            "task" | "time_spent" => false,
+            // The center's own working steps: tasks, time and the operations run.
+            "task" | "time_spent" | "operation" => false,
             _ => true,
         }
     }
@@ -214,4 +215,40 @@ pub async fn put(
         updated_at: Some(at),
         ..view.clone()
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(field: &str, new_value: &str) -> HistoryEntry {
+        HistoryEntry {
+            id: Uuid::now_v7(),
+            field: field.into(),
+            old_value: None,
+            new_value: Some(new_value.into()),
+            at: Utc::now(),
+            redacted_at: None,
+            redaction_reason: None,
+            actor: String::new(),
+        }
+    }
+
+    #[test]
+    fn clients_see_what_changed_but_not_the_centers_working_steps() {
+        let view = ClientView {
+            hidden_fields: vec!["account".into()],
+            assignee: false,
+            ..ClientView::open()
+        };
+        assert!(view.shows(&entry("status", "solved"), &[]));
+        assert!(view.shows(&entry("fields", "district: north"), &[]));
+        assert!(!view.shows(&entry("fields", "account: A-1"), &[]));
+        assert!(!view.shows(&entry("assignee_id", "anna"), &[]));
+        for internal in ["operation", "task", "time_spent"] {
+            assert!(!view.shows(&entry(internal, "x"), &[]), "{internal}");
+        }
+        assert!(view.shows(&entry("attachment", "bill.pdf"), &["bill.pdf".into()]));
+        assert!(!view.shows(&entry("attachment", "notes.txt"), &["bill.pdf".into()]));
+    }
 }

@@ -658,3 +658,117 @@ pub async fn mark_read(
     });
     Ok(found == 1)
 }
+
+#[cfg(test)]
+mod tests {
+    use tenet_events::tickets::{Channel, TicketStatus};
+
+    use super::*;
+
+    fn rule(on: Trigger) -> RuleDefinition {
+        RuleDefinition {
+            name: "Heads up".into(),
+            on,
+            statuses: Vec::new(),
+            priorities: Vec::new(),
+            public_only: false,
+            recipients: vec![Recipient::Assignee],
+            users: Vec::new(),
+        }
+    }
+
+    fn ticket(priority: TicketPriority) -> Ticket {
+        let at = Utc::now();
+        Ticket {
+            id: Uuid::now_v7(),
+            project_id: Uuid::now_v7(),
+            number: 1,
+            subject: "No heating".into(),
+            description: String::new(),
+            channel: Channel::Voice,
+            status: TicketStatus::Open,
+            workflow_status: "open".into(),
+            workflow_version: 0,
+            priority,
+            assignee_id: None,
+            customer_id: None,
+            request_type: None,
+            fields: Default::default(),
+            sla: None,
+            created_at: at,
+            updated_at: at,
+            version: 1,
+            clocks: Default::default(),
+        }
+    }
+
+    #[test]
+    fn rules_match_their_trigger_statuses_priorities_and_visibility() {
+        let normal = ticket(TicketPriority::Normal);
+        let solved = Happening::StatusChanged { to: "solved".into() };
+        let into_solved = RuleDefinition {
+            statuses: vec!["solved".into()],
+            ..rule(Trigger::StatusChanged)
+        };
+        assert!(into_solved.matches(&solved, &normal));
+        assert!(!into_solved.matches(&Happening::StatusChanged { to: "open".into() }, &normal));
+        assert!(!into_solved.matches(&Happening::Created, &normal));
+        let public = RuleDefinition {
+            public_only: true,
+            ..rule(Trigger::Commented)
+        };
+        assert!(public.matches(&Happening::Commented { public: true }, &normal));
+        assert!(!public.matches(&Happening::Commented { public: false }, &normal));
+        let urgent = RuleDefinition {
+            priorities: vec![TicketPriority::Urgent],
+            ..rule(Trigger::TicketCreated)
+        };
+        assert!(!urgent.matches(&Happening::Created, &normal));
+        assert!(urgent.matches(&Happening::Created, &ticket(TicketPriority::Urgent)));
+        assert!(!Happening::Assigned.for_clients());
+        assert!(!Happening::Commented { public: false }.for_clients());
+        assert!(solved.for_clients());
+    }
+
+    #[test]
+    fn clients_are_never_told_of_what_they_may_not_see() {
+        let workflow = Workflow::built_in(Uuid::nil());
+        let none = BTreeSet::new();
+        let to_clients = |on| RuleDefinition {
+            recipients: vec![Recipient::ClientUsers],
+            ..rule(on)
+        };
+        let (field, _) = to_clients(Trigger::Assigned).check(&workflow, &none).unwrap_err();
+        assert_eq!(field, "recipients");
+        let (field, message) = to_clients(Trigger::Commented).check(&workflow, &none).unwrap_err();
+        assert_eq!(field, "recipients");
+        assert!(message.contains("public_only"), "{message}");
+        let public = RuleDefinition {
+            public_only: true,
+            ..to_clients(Trigger::Commented)
+        };
+        assert!(public.check(&workflow, &none).is_ok());
+    }
+
+    #[test]
+    fn named_users_must_exist_and_are_kept_once() {
+        let workflow = Workflow::built_in(Uuid::nil());
+        let (known, stranger) = (Uuid::now_v7(), Uuid::now_v7());
+        let named = RuleDefinition {
+            recipients: vec![Recipient::Assignee, Recipient::Assignee],
+            users: vec![known, known],
+            ..rule(Trigger::TicketCreated)
+        };
+        let checked = named.clone().check(&workflow, &BTreeSet::from([known])).unwrap();
+        assert_eq!(checked.users, [known]);
+        assert_eq!(checked.recipients, [Recipient::Assignee]);
+        let with_stranger = RuleDefinition {
+            users: vec![known, stranger],
+            ..named
+        };
+        let (field, _) = with_stranger
+            .check(&workflow, &BTreeSet::from([known]))
+            .unwrap_err();
+        assert_eq!(field, "users.1");
+    }
+}

@@ -1133,8 +1133,9 @@ pub async fn comments(
 pub struct HistoryEntry {
     /// Its id.
     pub id: Uuid,
-    /// What changed: `created`, `status`, `priority`, `assignee_id`, `customer_id`, `task`,
-    /// `time_spent`.
+    /// What changed: `created`, `status`, `priority`, `assignee_id`, `customer_id`,
+    /// `request_type`, `fields`, `attachment`, `task`, `time_spent`, or `operation` (the key of
+    /// a project operation that was run, besides the changes it made).
     pub field: String,
     /// The value before; `null` once redacted.
     pub old_value: Option<String>,

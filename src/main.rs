@@ -160,6 +160,22 @@ enum BenchCommand {
         #[arg(long, default_value_t = 60)]
         freshness_secs: u64,
     },
+    /// Seed PostgreSQL (database.url) with tenants and users for the ops API load test
+    /// (`deploy/load/run.sh`), and write the operators' sign-in list for the load tool.
+    SeedOps {
+        /// Tenants, each with one project.
+        #[arg(long, default_value_t = 100_000)]
+        tenants: u32,
+        /// Users over all tenants: an admin, a manager and operators in each.
+        #[arg(long, default_value_t = 1_000_000)]
+        users: u64,
+        /// Operators to list for the load tool, spread over the tenants.
+        #[arg(long, default_value_t = 1_000)]
+        logins: u32,
+        /// The sign-in list to write (CSV).
+        #[arg(long, default_value = "logins.csv")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -404,6 +420,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 freshness_secs,
                 dir: settings.data.dir.join("bench-ingest"),
             })
+            .await?;
+            print(&serde_json::to_string_pretty(&figures)?)
+        }
+        Command::Bench {
+            command:
+                BenchCommand::SeedOps {
+                    tenants,
+                    users,
+                    logins,
+                    out,
+                },
+        } => {
+            telemetry::init(&settings.log, Output::Stderr)?;
+            let database = app::open_database(&settings.database, &settings.data.dir).await?;
+            let figures = tenet::bench::ops::seed(
+                &database,
+                &tenet::bench::ops::SeedOps {
+                    tenants,
+                    users,
+                    logins,
+                    out,
+                },
+            )
             .await?;
             print(&serde_json::to_string_pretty(&figures)?)
         }

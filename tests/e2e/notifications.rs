@@ -120,6 +120,10 @@ async fn rules_notify_the_right_people_of_what_they_may_see() {
         assert_eq!(triggers(&inbox(&world, &maria, "?unread=true").await), ["ticket_created"]);
         let (status, error) = world.as_session(&maria, Method::GET, "/me/notifications?unread=maybe", None).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+        let (status, _) = world
+            .call(Method::PATCH, &format!("{rules}/{}", ids[0]), &intruder, Some(json!({"version": 1, "active": false})))
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "another tenant's rule");
         let (status, _) = world.call(Method::GET, "/me/notifications", &world.admin, None).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "an API token has no inbox");
 

@@ -98,6 +98,14 @@ async fn an_operation_moves_assigns_sets_and_comments_in_one_step() {
         let offered: Vec<&str> = offered.as_array().unwrap().iter().map(|o| o["key"].as_str().unwrap()).collect();
         assert_eq!(offered, ["take"], "only what the ticket's status allows");
         let run = |key: &str| format!("{ticket}/operations/{key}");
+        for (method, path, body) in [
+            (Method::GET, format!("{ticket}/operations"), None),
+            (Method::POST, run("take"), Some(json!({"version": 1}))),
+            (Method::PATCH, format!("{operations}/{}", listed[1]["id"].as_str().unwrap()), Some(json!({"version": 1, "active": false}))),
+        ] {
+            let (status, body) = world.call(method, &path, &intruder, body).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{path} from another tenant: {body}");
+        }
         let (status, refused) = world.call(Method::POST, &run("take"), &world.admin, Some(json!({"version": 1}))).await;
         assert_eq!(status, StatusCode::CONFLICT, "an API token is nobody to assign to: {refused}");
         let (status, mine) = world.as_session(&anna, Method::POST, &run("take"), Some(json!({"version": 1}))).await;

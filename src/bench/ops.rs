@@ -16,6 +16,7 @@ use chrono::Utc;
 use secrecy::SecretString;
 use serde::Serialize;
 use sqlx::PgPool;
+use sqlx::postgres::PgPoolCopyExt;
 use tenet_ops_api::Database;
 use tenet_ops_api::passwords::NewPassword;
 use uuid::Uuid;

@@ -85,7 +85,7 @@ async fn an_operation_moves_assigns_sets_and_comments_in_one_step() {
         }
         let (status, taken) = world.call(Method::POST, &operations, &world.admin, Some(take.clone())).await;
         assert_eq!(status, StatusCode::CONFLICT, "{taken}");
-        let (_, listed) = world.call(Method::GET, &operations, &operator, None).await;
+        let (_, listed) = world.call(Method::GET, &operations, &world.admin, None).await;
         let keys: Vec<&str> = listed.as_array().unwrap().iter().map(|o| o["key"].as_str().unwrap()).collect();
         assert_eq!(keys, ["request_reading", "take"]);
         assert_eq!(listed[0]["definition"]["comment"]["body"], "Please send us your meter reading by SMS.");

@@ -705,7 +705,9 @@ mod tests {
     #[test]
     fn rules_match_their_trigger_statuses_priorities_and_visibility() {
         let normal = ticket(TicketPriority::Normal);
-        let solved = Happening::StatusChanged { to: "solved".into() };
+        let solved = Happening::StatusChanged {
+            to: "solved".into(),
+        };
         let into_solved = RuleDefinition {
             statuses: vec!["solved".into()],
             ..rule(Trigger::StatusChanged)
@@ -738,9 +740,13 @@ mod tests {
             recipients: vec![Recipient::ClientUsers],
             ..rule(on)
         };
-        let (field, _) = to_clients(Trigger::Assigned).check(&workflow, &none).unwrap_err();
+        let (field, _) = to_clients(Trigger::Assigned)
+            .check(&workflow, &none)
+            .unwrap_err();
         assert_eq!(field, "recipients");
-        let (field, message) = to_clients(Trigger::Commented).check(&workflow, &none).unwrap_err();
+        let (field, message) = to_clients(Trigger::Commented)
+            .check(&workflow, &none)
+            .unwrap_err();
         assert_eq!(field, "recipients");
         assert!(message.contains("public_only"), "{message}");
         let public = RuleDefinition {
@@ -759,7 +765,10 @@ mod tests {
             users: vec![known, known],
             ..rule(Trigger::TicketCreated)
         };
-        let checked = named.clone().check(&workflow, &BTreeSet::from([known])).unwrap();
+        let checked = named
+            .clone()
+            .check(&workflow, &BTreeSet::from([known]))
+            .unwrap();
         assert_eq!(checked.users, [known]);
         assert_eq!(checked.recipients, [Recipient::Assignee]);
         let with_stranger = RuleDefinition {

@@ -97,7 +97,9 @@ async fn copy(pool: &PgPool, statement: &str, rows: &str) -> anyhow::Result<u64>
 /// the list cannot be written.
 pub async fn seed(database: &Database, plan: &SeedOps) -> anyhow::Result<SeedFigures> {
     let Database::Postgres(pool) = database else {
-        anyhow::bail!("the ops load test runs on PostgreSQL: set database.url to a postgres:// URL");
+        anyhow::bail!(
+            "the ops load test runs on PostgreSQL: set database.url to a postgres:// URL"
+        );
     };
     let tenants = u64::from(plan.tenants);
     anyhow::ensure!(tenants > 0, "--tenants must be at least 1");
@@ -152,12 +154,21 @@ pub async fn seed(database: &Database, plan: &SeedOps) -> anyhow::Result<SeedFig
                     writeln!(member_rows, "{}\t{}\t{id}", tenant.id, tenant.project)?;
                 }
                 if user == 2 && number % stride == 0 && figures.logins < plan.logins {
-                    writeln!(logins, "{},{email},{PASSWORD},{}", tenant.id, tenant.project)?;
+                    writeln!(
+                        logins,
+                        "{},{email},{PASSWORD},{}",
+                        tenant.id, tenant.project
+                    )?;
                     figures.logins += 1;
                 }
             }
         }
-        figures.tenants += copy(pool, "copy tenants (id, name, created_at) from stdin", &tenant_rows).await?;
+        figures.tenants += copy(
+            pool,
+            "copy tenants (id, name, created_at) from stdin",
+            &tenant_rows,
+        )
+        .await?;
         figures.projects += copy(
             pool,
             "copy projects (id, tenant_id, key, name, created_at) from stdin",

@@ -9,7 +9,12 @@ use crate::tickets::{Session, World, on_both};
 
 async fn inbox(world: &World, session: &Session, query: &str) -> Vec<(String, String)> {
     let (status, page) = world
-        .as_session(session, Method::GET, &format!("/me/notifications{query}"), None)
+        .as_session(
+            session,
+            Method::GET,
+            &format!("/me/notifications{query}"),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{page}");
     page["items"]
@@ -26,7 +31,10 @@ async fn inbox(world: &World, session: &Session, query: &str) -> Vec<(String, St
 }
 
 fn triggers(notices: &[(String, String)]) -> Vec<&str> {
-    notices.iter().map(|(trigger, _)| trigger.as_str()).collect()
+    notices
+        .iter()
+        .map(|(trigger, _)| trigger.as_str())
+        .collect()
 }
 
 #[tokio::test]

@@ -181,7 +181,12 @@ async fn an_operation_moves_assigns_sets_and_comments_in_one_step() {
 }
 
 async fn events_now(world: &World) -> Vec<Value> {
-    world.outbox_events().await.iter().map(|e| serde_json::to_value(e).unwrap()).collect()
+    world
+        .outbox_events()
+        .await
+        .iter()
+        .map(|e| serde_json::to_value(e).unwrap())
+        .collect()
 }
 
 #[tokio::test]

@@ -174,7 +174,11 @@ pub async fn put(
     })
     .map_err(|error| sqlx::Error::Encode(Box::new(error)))?;
     let at = now();
-    let event = change.configured_one(project, Setting::ClientView, expected_version + 1);
+    let event = change.configured_one(
+        project,
+        Setting::ClientView,
+        expected_version.saturating_add(1),
+    );
     let tenant = change.actor.tenant_id;
     let written = on_backend!(db, |pool| {
         let mut tx = pool.begin_write().await?;

@@ -481,7 +481,7 @@ pub async fn put(
          where tenant_id = $1 and version = $11"
             .to_owned()
     };
-    let event = change.security_policy_changed(expected_version + 1);
+    let event = change.security_policy_changed(expected_version.saturating_add(1));
     let written = on_backend!(db, |pool| {
         let mut tx = pool.begin_write().await?;
         let written = sqlx::query(&sql)

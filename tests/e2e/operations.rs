@@ -219,6 +219,8 @@ async fn every_configuration_change_is_an_administration_event() {
         }
         let (status, refused) = world.call(Method::PUT, &format!("{project}/client-view"), &world.admin, Some(client_view(0))).await;
         assert_eq!(status, StatusCode::CONFLICT, "a refused change writes no event: {refused}");
+        let (status, refused) = world.call(Method::PUT, &format!("{project}/client-view"), &world.admin, Some(client_view(i64::MAX))).await;
+        assert_eq!(status, StatusCode::CONFLICT, "no version follows the last one: {refused}");
 
         let events = events_now(&world).await;
         let admin: Vec<&Value> = events.iter().filter(|e| e["type"].as_str().unwrap().starts_with("admin.")).collect();

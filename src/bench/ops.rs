@@ -153,7 +153,7 @@ pub async fn seed(database: &Database, plan: &SeedOps) -> anyhow::Result<SeedFig
                 if user > 0 {
                     writeln!(member_rows, "{}\t{}\t{id}", tenant.id, tenant.project)?;
                 }
-                if user == 2 && number % stride == 0 && figures.logins < plan.logins {
+                if user == 2 && number.is_multiple_of(stride) && figures.logins < plan.logins {
                     writeln!(
                         logins,
                         "{},{email},{PASSWORD},{}",

@@ -433,7 +433,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
         } => {
             telemetry::init(&settings.log, Output::Stderr)?;
-            let database = app::open_database(&settings.database, &settings.data.dir).await?;
+            let database = tenet::admin::migrated_database(&settings).await?;
             let figures = tenet::bench::ops::seed(
                 &database,
                 &tenet::bench::ops::SeedOps {

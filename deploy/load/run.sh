@@ -26,7 +26,7 @@ tenet="$CARGO_TARGET_DIR/release/tenet"
 mkdir -p "$out"
 database="tenet_load_$$"
 psql "$server/postgres" -qc "create database $database"
-trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; psql "$server/postgres" -qc "drop database if exists $database with (force)"' EXIT
+trap 'kill "${pid:-}" 2>/dev/null || true; wait "${pid:-}" 2>/dev/null || true; psql "$server/postgres" -qc "drop database if exists $database with (force)"' EXIT
 export TENET_DATABASE__URL="$server/$database"
 export TENET_DATABASE__MAX_CONNECTIONS="${TENET_LOAD_CONNECTIONS:-32}"
 export TENET_HTTP__ADDR="$addr"

@@ -177,3 +177,47 @@ async fn token_created_on_the_command_line_authenticates_and_revoke_stops_it() {
     assert!(!bad_role.status.success());
     assert!(String::from_utf8_lossy(&bad_role.stderr).contains("unknown role `boss`"));
 }
+
+#[tokio::test]
+async fn operators_seeded_for_the_load_test_sign_in_to_their_projects() {
+    let database = TestDatabase::create().await;
+    let data = tempfile::tempdir().unwrap();
+    let app = RunningApp::serve_api(settings(Some(database.url()), data.path())).await;
+    let out = data.path().join("logins.csv");
+    let plan = tenet::bench::ops::SeedOps {
+        tenants: 5,
+        users: 23,
+        logins: 3,
+        out: out.clone(),
+    };
+    let figures = tenet::bench::ops::seed(&app.database, &plan).await.unwrap();
+    assert_eq!(
+        (
+            figures.tenants,
+            figures.users,
+            figures.projects,
+            figures.members
+        ),
+        (5, 23, 5, 18),
+        "every user but each tenant's admin is a member of its project"
+    );
+    let list = std::fs::read_to_string(&out).unwrap();
+    let logins: Vec<Vec<&str>> = list
+        .lines()
+        .skip(1)
+        .map(|line| line.split(',').collect())
+        .collect();
+    assert_eq!(logins.len(), 3, "{list}");
+    let client = reqwest::Client::new();
+    for login in &logins {
+        let answer = client
+            .post(format!("{}/api/v1/auth/login", app.base))
+            .json(&serde_json::json!({"tenant_id": login[0], "email": login[1], "password": login[2]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200, "{login:?}");
+        let body: Value = answer.json().await.unwrap();
+        assert_eq!(body["user"]["role"], "operator", "{body}");
+    }
+}

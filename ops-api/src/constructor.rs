@@ -569,6 +569,24 @@ pub async fn update_field(
     Ok((updated == 1).then_some(next))
 }
 
+/// [`check_values`] for a change to an existing ticket: the values to store, with the `null`s
+/// that clear optional fields kept, as clearing.
+///
+/// # Errors
+/// `(field, message)` of the first problem.
+pub fn check_change(
+    fields: &[Field],
+    values: &BTreeMap<String, Value>,
+) -> Result<BTreeMap<String, Value>, (String, String)> {
+    let mut checked = check_values(fields, values, false)?;
+    for (key, value) in values {
+        if value.is_null() {
+            checked.insert(key.clone(), Value::Null);
+        }
+    }
+    Ok(checked)
+}
+
 /// Checks `values` (by field key) against the project's `fields`: every key is an active
 /// field, every value is of its field's kind (a choice one of its choices), and, for a new
 /// ticket (`creating`), every required field has a value. Returns the values to store, or the

@@ -28,6 +28,7 @@ pub(crate) mod project_versions;
 pub mod projects;
 pub mod rbac;
 pub mod redaction;
+mod retirable;
 pub mod routes;
 pub mod schedules;
 pub mod security_policy;

@@ -15,17 +15,17 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tenet_events::admin::{Setting, SettingChange};
 use tenet_events::tickets::TicketPriority;
 use tenet_events::{Actor, Role, TenantId};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::admin_events::Change;
-use crate::db::{BeginWrite, Database, now};
+use crate::db::{Database, now};
+use crate::on_backend;
+use crate::retirable::{self, Retirable, Stored};
 use crate::tickets::Ticket;
 use crate::workflows::Workflow;
-use crate::{enqueue, on_backend};
 
 /// The longest rule name.
 pub const MAX_NAME: usize = 200;
@@ -272,40 +272,31 @@ pub struct Rule {
     pub version: i64,
 }
 
-#[derive(sqlx::FromRow)]
-struct RuleRow {
-    id: Uuid,
-    definition: String,
-    active: bool,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-    version: i64,
-}
-
-impl TryFrom<RuleRow> for Rule {
-    type Error = sqlx::Error;
-
-    fn try_from(row: RuleRow) -> Result<Self, Self::Error> {
-        Ok(Rule {
-            id: row.id,
-            definition: serde_json::from_str(&row.definition).map_err(|error| {
-                sqlx::Error::ColumnDecode {
-                    index: "definition".into(),
-                    source: Box::new(error),
-                }
-            })?,
-            active: row.active,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-            version: row.version,
-        })
+impl From<Stored<RuleDefinition>> for Rule {
+    fn from(stored: Stored<RuleDefinition>) -> Self {
+        Rule {
+            id: stored.id,
+            definition: stored.definition,
+            active: stored.active,
+            created_at: stored.created_at,
+            updated_at: stored.updated_at,
+            version: stored.version,
+        }
     }
 }
 
-const RULE_COLUMNS: &str = "id, definition, active, created_at, updated_at, version";
-
-fn encode(definition: &RuleDefinition) -> Result<String, sqlx::Error> {
-    serde_json::to_string(definition).map_err(|error| sqlx::Error::Encode(Box::new(error)))
+impl From<&Rule> for Stored<RuleDefinition> {
+    fn from(rule: &Rule) -> Self {
+        Stored {
+            id: rule.id,
+            key: None,
+            definition: rule.definition.clone(),
+            active: rule.active,
+            created_at: rule.created_at,
+            updated_at: rule.updated_at,
+            version: rule.version,
+        }
+    }
 }
 
 /// Adds a rule to `project`, with its `admin.project_configured` event.
@@ -318,40 +309,9 @@ pub async fn add_rule(
     project: Uuid,
     definition: RuleDefinition,
 ) -> Result<Rule, sqlx::Error> {
-    let at = now();
-    let rule = Rule {
-        id: Uuid::now_v7(),
-        definition,
-        active: true,
-        created_at: at,
-        updated_at: at,
-        version: 1,
-    };
-    let definition = encode(&rule.definition)?;
-    let event = change.configured(
-        project,
-        Setting::NotificationRule,
-        rule.id,
-        1,
-        SettingChange::Created,
-    );
-    on_backend!(db, |pool| {
-        let mut tx = pool.begin_write().await?;
-        sqlx::query(
-            "insert into project_notification_rules (id, tenant_id, project_id, definition, \
-             created_at, updated_at) values ($1, $2, $3, $4, $5, $5)",
-        )
-        .bind(rule.id)
-        .bind(change.actor.tenant_id.as_uuid())
-        .bind(project)
-        .bind(&definition)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
-        enqueue!(&mut *tx, &event)?;
-        tx.commit().await?;
-    });
-    Ok(rule)
+    let stored = Stored::new(None, definition);
+    retirable::insert(db, Retirable::NotificationRules, change, project, &stored).await?;
+    Ok(Rule::from(stored))
 }
 
 /// The rules of `project`, oldest first; only those in force when `active_only`.
@@ -364,22 +324,20 @@ pub async fn rules(
     project: Uuid,
     active_only: bool,
 ) -> Result<Vec<Rule>, sqlx::Error> {
-    let rows: Vec<RuleRow> = on_backend!(db, |pool| {
-        sqlx::query_as(&format!(
-            "select {RULE_COLUMNS} from project_notification_rules \
-             where tenant_id = $1 and project_id = $2 and (active or not $3) order by id"
-        ))
-        .bind(tenant.as_uuid())
-        .bind(project)
-        .bind(active_only)
-        .fetch_all(pool)
-        .await?
-    });
-    rows.into_iter().map(Rule::try_from).collect()
+    let stored = retirable::list(
+        db,
+        Retirable::NotificationRules,
+        tenant,
+        project,
+        active_only,
+        None,
+    )
+    .await?;
+    Ok(stored.into_iter().map(Rule::from).collect())
 }
 
-/// Replaces the definition of `rule` and sets whether it is `active`, if it is still at
-/// `expected_version`, with its `admin.project_configured` event; `None` when it is not.
+/// Replaces the definition of `rule` and sets whether it is `active`, if it is still at its
+/// version, with its `admin.project_configured` event; `None` when it is not.
 ///
 /// # Errors
 /// Database errors.
@@ -388,49 +346,21 @@ pub async fn update_rule(
     change: Change<'_>,
     project: Uuid,
     rule: &Rule,
-    expected_version: i64,
     definition: RuleDefinition,
     active: bool,
 ) -> Result<Option<Rule>, sqlx::Error> {
-    let next = Rule {
+    let current = Stored::from(rule);
+    let updated = retirable::update(
+        db,
+        Retirable::NotificationRules,
+        change,
+        project,
+        &current,
         definition,
         active,
-        updated_at: now(),
-        version: rule.version + 1,
-        ..rule.clone()
-    };
-    let definition = encode(&next.definition)?;
-    let event = change.configured(
-        project,
-        Setting::NotificationRule,
-        rule.id,
-        next.version,
-        SettingChange::of_update(rule.active && !next.active),
-    );
-    let updated = on_backend!(db, |pool| {
-        let mut tx = pool.begin_write().await?;
-        let updated = sqlx::query(
-            "update project_notification_rules set definition = $1, active = $2, updated_at = $3, \
-             version = version + 1 \
-             where tenant_id = $4 and project_id = $5 and id = $6 and version = $7",
-        )
-        .bind(&definition)
-        .bind(next.active)
-        .bind(next.updated_at)
-        .bind(change.actor.tenant_id.as_uuid())
-        .bind(project)
-        .bind(rule.id)
-        .bind(expected_version)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if updated == 1 {
-            enqueue!(&mut *tx, &event)?;
-        }
-        tx.commit().await?;
-        updated
-    });
-    Ok((updated == 1).then_some(next))
+    )
+    .await?;
+    Ok(updated.map(Rule::from))
 }
 
 /// A notification to write: one recipient, one rule, one happening.

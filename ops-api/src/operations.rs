@@ -17,17 +17,16 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tenet_events::TenantId;
-use tenet_events::admin::{Setting, SettingChange};
 use tenet_events::tickets::{TicketPriority, TicketStatus};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::admin_events::Change;
 use crate::constructor::{self, Field};
-use crate::db::{BeginWrite, Database, now};
+use crate::db::Database;
+use crate::retirable::{self, Retirable, Stored};
 use crate::tickets::{NewComment, Ticket};
 use crate::workflows::Workflow;
-use crate::{enqueue, on_backend};
 
 /// The longest operation name.
 pub const MAX_NAME: usize = 200;
@@ -223,42 +222,32 @@ impl Operation {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct OperationRow {
-    id: Uuid,
-    key: String,
-    definition: String,
-    active: bool,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-    version: i64,
-}
-
-impl TryFrom<OperationRow> for Operation {
-    type Error = sqlx::Error;
-
-    fn try_from(row: OperationRow) -> Result<Self, Self::Error> {
-        Ok(Operation {
-            id: row.id,
-            key: row.key,
-            definition: serde_json::from_str(&row.definition).map_err(|error| {
-                sqlx::Error::ColumnDecode {
-                    index: "definition".into(),
-                    source: Box::new(error),
-                }
-            })?,
-            active: row.active,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-            version: row.version,
-        })
+impl From<Stored<OperationDefinition>> for Operation {
+    fn from(stored: Stored<OperationDefinition>) -> Self {
+        Operation {
+            id: stored.id,
+            key: stored.key.unwrap_or_default(),
+            definition: stored.definition,
+            active: stored.active,
+            created_at: stored.created_at,
+            updated_at: stored.updated_at,
+            version: stored.version,
+        }
     }
 }
 
-const COLUMNS: &str = "id, key, definition, active, created_at, updated_at, version";
-
-fn encode(definition: &OperationDefinition) -> Result<String, sqlx::Error> {
-    serde_json::to_string(definition).map_err(|error| sqlx::Error::Encode(Box::new(error)))
+impl From<&Operation> for Stored<OperationDefinition> {
+    fn from(operation: &Operation) -> Self {
+        Stored {
+            id: operation.id,
+            key: Some(operation.key.clone()),
+            definition: operation.definition.clone(),
+            active: operation.active,
+            created_at: operation.created_at,
+            updated_at: operation.updated_at,
+            version: operation.version,
+        }
+    }
 }
 
 /// Adds operation `key` to `project`, with its `admin.project_configured` event.
@@ -272,42 +261,9 @@ pub async fn add(
     key: String,
     definition: OperationDefinition,
 ) -> Result<Operation, sqlx::Error> {
-    let at = now();
-    let operation = Operation {
-        id: Uuid::now_v7(),
-        key,
-        definition,
-        active: true,
-        created_at: at,
-        updated_at: at,
-        version: 1,
-    };
-    let definition = encode(&operation.definition)?;
-    let event = change.configured(
-        project,
-        Setting::Operation,
-        operation.id,
-        1,
-        SettingChange::Created,
-    );
-    on_backend!(db, |pool| {
-        let mut tx = pool.begin_write().await?;
-        sqlx::query(
-            "insert into project_operations (id, tenant_id, project_id, key, definition, \
-             created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $6)",
-        )
-        .bind(operation.id)
-        .bind(change.actor.tenant_id.as_uuid())
-        .bind(project)
-        .bind(&operation.key)
-        .bind(&definition)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
-        enqueue!(&mut *tx, &event)?;
-        tx.commit().await?;
-    });
-    Ok(operation)
+    let stored = Stored::new(Some(key), definition);
+    retirable::insert(db, Retirable::Operations, change, project, &stored).await?;
+    Ok(Operation::from(stored))
 }
 
 /// The operations of `project`, by key.
@@ -319,17 +275,8 @@ pub async fn list(
     tenant: TenantId,
     project: Uuid,
 ) -> Result<Vec<Operation>, sqlx::Error> {
-    let rows: Vec<OperationRow> = on_backend!(db, |pool| {
-        sqlx::query_as(&format!(
-            "select {COLUMNS} from project_operations \
-             where tenant_id = $1 and project_id = $2 order by key"
-        ))
-        .bind(tenant.as_uuid())
-        .bind(project)
-        .fetch_all(pool)
-        .await?
-    });
-    rows.into_iter().map(Operation::try_from).collect()
+    let stored = retirable::list(db, Retirable::Operations, tenant, project, false, None).await?;
+    Ok(stored.into_iter().map(Operation::from).collect())
 }
 
 /// Operation `key` of `project`, active or retired.
@@ -342,22 +289,13 @@ pub async fn by_key(
     project: Uuid,
     key: &str,
 ) -> Result<Option<Operation>, sqlx::Error> {
-    let row: Option<OperationRow> = on_backend!(db, |pool| {
-        sqlx::query_as(&format!(
-            "select {COLUMNS} from project_operations \
-             where tenant_id = $1 and project_id = $2 and key = $3"
-        ))
-        .bind(tenant.as_uuid())
-        .bind(project)
-        .bind(key)
-        .fetch_optional(pool)
-        .await?
-    });
-    row.map(Operation::try_from).transpose()
+    let stored =
+        retirable::list(db, Retirable::Operations, tenant, project, false, Some(key)).await?;
+    Ok(stored.into_iter().next().map(Operation::from))
 }
 
 /// Replaces the definition of `operation` and sets whether it is `active`, if it is still at
-/// `expected_version`, with its `admin.project_configured` event; `None` when it is not.
+/// its version, with its `admin.project_configured` event; `None` when it is not.
 ///
 /// # Errors
 /// Database errors.
@@ -366,49 +304,21 @@ pub async fn update(
     change: Change<'_>,
     project: Uuid,
     operation: &Operation,
-    expected_version: i64,
     definition: OperationDefinition,
     active: bool,
 ) -> Result<Option<Operation>, sqlx::Error> {
-    let next = Operation {
+    let current = Stored::from(operation);
+    let updated = retirable::update(
+        db,
+        Retirable::Operations,
+        change,
+        project,
+        &current,
         definition,
         active,
-        updated_at: now(),
-        version: operation.version + 1,
-        ..operation.clone()
-    };
-    let definition = encode(&next.definition)?;
-    let event = change.configured(
-        project,
-        Setting::Operation,
-        operation.id,
-        next.version,
-        SettingChange::of_update(operation.active && !next.active),
-    );
-    let updated = on_backend!(db, |pool| {
-        let mut tx = pool.begin_write().await?;
-        let updated = sqlx::query(
-            "update project_operations set definition = $1, active = $2, updated_at = $3, \
-             version = version + 1 \
-             where tenant_id = $4 and project_id = $5 and id = $6 and version = $7",
-        )
-        .bind(&definition)
-        .bind(next.active)
-        .bind(next.updated_at)
-        .bind(change.actor.tenant_id.as_uuid())
-        .bind(project)
-        .bind(operation.id)
-        .bind(expected_version)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if updated == 1 {
-            enqueue!(&mut *tx, &event)?;
-        }
-        tx.commit().await?;
-        updated
-    });
-    Ok((updated == 1).then_some(next))
+    )
+    .await?;
+    Ok(updated.map(Operation::from))
 }
 
 #[cfg(test)]

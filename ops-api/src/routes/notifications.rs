@@ -176,7 +176,6 @@ pub async fn update_rule(
         Change::now(&actor, trace(&context)),
         project.id,
         &rule,
-        body.version,
         definition,
         active,
     )

@@ -189,7 +189,6 @@ pub async fn update(
         Change::now(&actor, trace(&context)),
         project.id,
         &operation,
-        body.version,
         definition,
         active,
     )
@@ -400,13 +399,6 @@ async fn field_values(
         return Ok(std::collections::BTreeMap::new());
     }
     let fields = constructor::fields(&state.db, actor.tenant_id, ticket.project_id).await?;
-    let mut values = constructor::check_values(&fields, &definition.fields, false)
-        .map_err(|(field, message)| ApiError::invalid_field(field, message))?;
-    // `check_values` drops the nulls that clear optional fields; keep them as clearing.
-    for (key, value) in &definition.fields {
-        if value.is_null() {
-            values.insert(key.clone(), Value::Null);
-        }
-    }
-    Ok(values)
+    constructor::check_change(&fields, &definition.fields)
+        .map_err(|(field, message)| ApiError::invalid_field(field, message))
 }

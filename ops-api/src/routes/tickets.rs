@@ -143,8 +143,12 @@ async fn configured(
         }
     }
     let defined = constructor::fields(&state.db, actor.tenant_id, project).await?;
-    constructor::check_values(&defined, fields, creating)
-        .map_err(|(field, message)| ApiError::invalid_field(field, message))
+    if creating {
+        constructor::check_values(&defined, fields, true)
+    } else {
+        constructor::check_change(&defined, fields)
+    }
+    .map_err(|(field, message)| ApiError::invalid_field(field, message))
 }
 
 fn normal() -> TicketPriority {
@@ -544,20 +548,13 @@ pub async fn update(
     if let Some(Some(customer)) = body.customer_id {
         current_customer(&state, &actor, customer).await?;
     }
-    // `check_values` drops the nulls that clear optional fields; keep them as clearing.
-    let mut change_fields = fields;
-    for (key, value) in &body.fields {
-        if value.is_null() {
-            change_fields.insert(key.clone(), Value::Null);
-        }
-    }
     let change = TicketChange {
         status: body.status,
         workflow_status: body.workflow_status,
         priority: body.priority,
         assignee_id: body.assignee_id,
         request_type: body.request_type,
-        fields: change_fields,
+        fields,
         customer_id: body.customer_id,
         ..TicketChange::default()
     };

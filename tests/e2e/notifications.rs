@@ -201,7 +201,7 @@ async fn each_sla_breach_is_announced_once_to_whom_the_rules_name() {
         let (status, body) = world.call(Method::PATCH, &format!("/tickets/{meter}"), &world.admin, Some(json!({"version": 1, "status": "solved"}))).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let sweep = async |minutes: i64| {
-            breaches::sweep(&world.app.database, created + Duration::minutes(minutes) + Duration::seconds(5), 100)
+            breaches::sweep(&world.app.database, created + Duration::minutes(minutes) + Duration::seconds(30), 100)
                 .await
                 .unwrap()
         };

@@ -233,6 +233,8 @@ pub struct Application {
     kafka: Option<KafkaTargets>,
     health: Health,
     settings: Settings,
+    /// Whether this server watches tickets' SLA clocks: it serves the ops API.
+    watches_sla: bool,
 }
 
 impl Application {
@@ -317,6 +319,10 @@ impl Application {
         let listener = TcpListener::bind(settings.http.addr)
             .await
             .with_context(|| format!("cannot listen on {}", settings.http.addr))?;
+        let watches_sla = match &mode {
+            Mode::Embedded => true,
+            Mode::Serve(targets) => targets.contains(&Target::Api),
+        } && !settings.sla.sweep_interval.is_zero();
         Ok(Self {
             listener,
             router,
@@ -326,6 +332,7 @@ impl Application {
             kafka,
             health,
             settings,
+            watches_sla,
         })
     }
 
@@ -380,6 +387,7 @@ impl Application {
             kafka,
             health,
             settings,
+            watches_sla,
         } = self;
         let addr = listener.local_addr()?;
         tracing::info!(addr = %addr, "serving HTTP");
@@ -392,6 +400,12 @@ impl Application {
         };
         let relay = relay_log
             .map(|log| tokio::spawn(relay::run(database.clone(), log, RelaySettings::default())));
+        let sla_watch = watches_sla.then(|| {
+            tokio::spawn(crate::sla_watch::run(
+                database.clone(),
+                settings.sla.sweep_interval,
+            ))
+        });
         let maintenance = settings.writer.maintenance_policy();
         let mut writers = log.zip(lake).map(|(log, lake)| {
             LakeWriters::spawn(
@@ -451,6 +465,9 @@ impl Application {
         upkeep.abort();
         if let Some(relay) = relay {
             relay.abort();
+        }
+        if let Some(sla_watch) = sla_watch {
+            sla_watch.abort();
         }
         if let Some(writers) = writers {
             writers.shutdown().await;

@@ -42,6 +42,8 @@ pub struct Settings {
     pub writer: WriterSettings,
     /// Files attached to tickets.
     pub attachments: AttachmentSettings,
+    /// The watch on tickets' SLA clocks.
+    pub sla: SlaSettings,
 }
 
 /// `[http]`: the listener every HTTP target serves on.
@@ -133,6 +135,24 @@ impl Default for AttachmentSettings {
         Self {
             url: String::new(),
             max_bytes: 100 * 1024 * 1024,
+        }
+    }
+}
+
+/// `[sla]`: the watch on tickets' SLA clocks.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SlaSettings {
+    /// How often the API servers look for tickets past an SLA target, to notify whom the
+    /// projects' `sla_breached` rules name; `0s` turns the watch off on this server.
+    #[serde(with = "humantime_serde")]
+    pub sweep_interval: Duration,
+}
+
+impl Default for SlaSettings {
+    fn default() -> Self {
+        Self {
+            sweep_interval: Duration::from_secs(30),
         }
     }
 }

@@ -18,5 +18,6 @@ pub mod openapi;
 pub mod relay;
 pub mod reports;
 pub mod roster;
+pub mod sla_watch;
 pub mod staff;
 pub mod telemetry;

@@ -10,6 +10,7 @@ pub mod admin_events;
 pub mod attachments;
 pub mod audit;
 pub mod auth;
+pub mod breaches;
 pub mod client_view;
 pub mod constructor;
 pub mod customers;

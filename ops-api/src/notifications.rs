@@ -1,15 +1,18 @@
 //! Notification rules and the notifications they deliver.
 //!
 //! A project's rules say who hears of what happens to its tickets: a ticket created, moved to
-//! a status, assigned, commented on; optionally only for some statuses or priorities, or only
-//! public comments. Recipients are named by their relation to the ticket (its assignee, the
+//! a status, assigned, commented on, or past one of its SLA targets; optionally only for some
+//! statuses, priorities or SLA clocks, or only public comments. Recipients are named by their relation to the ticket (its assignee, the
 //! project's managers, its members, the client company's users) or by user id. The
 //! notifications are written in the same transaction as the ticket change that triggers them,
 //! so none is lost or invented, and land in each recipient's inbox (`/me/notifications`).
 //! Whoever made the change is not notified of it.
 //!
+//! SLA breaches are noticed by a sweep rather than by a change ([`crate::breaches`]): it writes
+//! their notifications in the transaction that marks the ticket's clock as noticed.
+//!
 //! The client company's users hear only of what they may see: new tickets, status changes and
-//! public comments, never assignments or internal comments.
+//! public comments, never assignments, internal comments or SLA breaches.
 
 use std::collections::BTreeSet;
 
@@ -44,6 +47,8 @@ pub enum Trigger {
     Assigned,
     /// A ticket was commented on.
     Commented,
+    /// A ticket's first-response or resolution target passed while its clock still ran.
+    SlaBreached,
 }
 
 impl Trigger {
@@ -54,6 +59,30 @@ impl Trigger {
             Trigger::StatusChanged => "status_changed",
             Trigger::Assigned => "assigned",
             Trigger::Commented => "commented",
+            Trigger::SlaBreached => "sla_breached",
+        }
+    }
+}
+
+/// One of a ticket's SLA clocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SlaClock {
+    /// Until the center's first public reply.
+    FirstResponse,
+    /// Until the ticket is solved or closed.
+    Resolution,
+}
+
+impl SlaClock {
+    /// Both clocks.
+    pub const ALL: [SlaClock; 2] = [SlaClock::FirstResponse, SlaClock::Resolution];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SlaClock::FirstResponse => "first_response",
+            SlaClock::Resolution => "resolution",
         }
     }
 }
@@ -91,6 +120,9 @@ pub struct RuleDefinition {
     /// With `commented`: only public comments.
     #[serde(default)]
     pub public_only: bool,
+    /// With `sla_breached`: only breaches of these clocks; both when empty.
+    #[serde(default)]
+    pub clocks: Vec<SlaClock>,
     /// Whom it notifies, by relation to the ticket.
     #[serde(default)]
     pub recipients: Vec<Recipient>,
@@ -143,6 +175,9 @@ impl RuleDefinition {
                 "public_only applies to `commented` rules only".into(),
             );
         }
+        if !self.clocks.is_empty() && self.on != Trigger::SlaBreached {
+            return invalid("clocks", "clocks apply to `sla_breached` rules only".into());
+        }
         if self.recipients.is_empty() && self.users.is_empty() {
             return invalid(
                 "recipients",
@@ -155,6 +190,12 @@ impl RuleDefinition {
                     return invalid(
                         "recipients",
                         "the client company's users are not told of assignments".into(),
+                    );
+                }
+                Trigger::SlaBreached => {
+                    return invalid(
+                        "recipients",
+                        "the client company's users are not told of SLA breaches".into(),
                     );
                 }
                 Trigger::Commented if !self.public_only => {
@@ -180,6 +221,8 @@ impl RuleDefinition {
         }
         self.recipients.sort_by_key(|recipient| *recipient as u8);
         self.recipients.dedup();
+        self.clocks.sort();
+        self.clocks.dedup();
         self.users.sort();
         self.users.dedup();
         Ok(self)
@@ -197,13 +240,16 @@ impl RuleDefinition {
                 self.statuses.is_empty() || self.statuses.contains(to)
             }
             (Trigger::Commented, Happening::Commented { public }) => *public || !self.public_only,
+            (Trigger::SlaBreached, Happening::SlaBreached { clock }) => {
+                self.clocks.is_empty() || self.clocks.contains(clock)
+            }
             _ => false,
         }
     }
 }
 
 /// Something that happened to a ticket, which rules may listen for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Happening {
     /// It was created.
     Created,
@@ -219,6 +265,11 @@ pub enum Happening {
         /// Whether the comment is public.
         public: bool,
     },
+    /// Its `clock` ran past its due time.
+    SlaBreached {
+        /// The clock.
+        clock: SlaClock,
+    },
 }
 
 impl Happening {
@@ -228,6 +279,7 @@ impl Happening {
             Happening::StatusChanged { .. } => Trigger::StatusChanged,
             Happening::Assigned => Trigger::Assigned,
             Happening::Commented { .. } => Trigger::Commented,
+            Happening::SlaBreached { .. } => Trigger::SlaBreached,
         }
     }
 
@@ -241,6 +293,12 @@ impl Happening {
             Happening::Commented { public: false } => {
                 format!("internal comment on ticket “{subject}”")
             }
+            Happening::SlaBreached {
+                clock: SlaClock::FirstResponse,
+            } => format!("ticket “{subject}” is past its first-response target"),
+            Happening::SlaBreached {
+                clock: SlaClock::Resolution,
+            } => format!("ticket “{subject}” is past its resolution target"),
         }
     }
 
@@ -446,7 +504,7 @@ pub(crate) async fn plan(
         let message = format!("{}: {}", rule.definition.name, happening.describe(ticket));
         for user in users {
             // One notice per person and happening, however many rules name them.
-            if Some(user) == acting || !seen.insert((user, happening.trigger().as_str())) {
+            if Some(user) == acting || !seen.insert((user, happening)) {
                 continue;
             }
             pending.push(Pending {
@@ -602,6 +660,7 @@ mod tests {
             statuses: Vec::new(),
             priorities: Vec::new(),
             public_only: false,
+            clocks: Vec::new(),
             recipients: vec![Recipient::Assignee],
             users: Vec::new(),
         }
@@ -657,6 +716,16 @@ mod tests {
         };
         assert!(!urgent.matches(&Happening::Created, &normal));
         assert!(urgent.matches(&Happening::Created, &ticket(TicketPriority::Urgent)));
+        let breach = |clock| Happening::SlaBreached { clock };
+        let resolution_only = RuleDefinition {
+            clocks: vec![SlaClock::Resolution],
+            ..rule(Trigger::SlaBreached)
+        };
+        assert!(resolution_only.matches(&breach(SlaClock::Resolution), &normal));
+        assert!(!resolution_only.matches(&breach(SlaClock::FirstResponse), &normal));
+        assert!(rule(Trigger::SlaBreached).matches(&breach(SlaClock::FirstResponse), &normal));
+        assert!(!rule(Trigger::SlaBreached).matches(&Happening::Created, &normal));
+        assert!(!breach(SlaClock::Resolution).for_clients());
         assert!(!Happening::Assigned.for_clients());
         assert!(!Happening::Commented { public: false }.for_clients());
         assert!(solved.for_clients());
@@ -684,6 +753,16 @@ mod tests {
             ..to_clients(Trigger::Commented)
         };
         assert!(public.check(&workflow, &none).is_ok());
+        let (field, _) = to_clients(Trigger::SlaBreached)
+            .check(&workflow, &none)
+            .unwrap_err();
+        assert_eq!(field, "recipients");
+        let misplaced_clocks = RuleDefinition {
+            clocks: vec![SlaClock::Resolution],
+            ..rule(Trigger::StatusChanged)
+        };
+        let (field, _) = misplaced_clocks.check(&workflow, &none).unwrap_err();
+        assert_eq!(field, "clocks");
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub fn handle() -> PrometheusHandle {
             tenet_ingest::writer::describe_metrics();
             tenet_ingest::kafka::log::describe_metrics();
             crate::relay::describe_metrics();
+            crate::sla_watch::describe_metrics();
             handle
         })
         .clone()

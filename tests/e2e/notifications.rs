@@ -1,9 +1,11 @@
 //! Notification rules on PostgreSQL and SQLite: who hears of what happens to a project's
 //! tickets, written with the change itself, and each user's inbox.
 
+use chrono::{DateTime, Duration, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tenet_events::Role;
+use tenet_ops_api::breaches::{self, Swept};
 
 use crate::tickets::{Session, World, on_both};
 
@@ -148,6 +150,94 @@ async fn rules_notify_the_right_people_of_what_they_may_see() {
         assert_eq!(triggers(&maria_notices), ["ticket_created", "commented", "ticket_created"]);
         assert_eq!(maria_notices[0].1, "Urgent: new ticket “Gas smell”");
         assert_eq!(triggers(&inbox(&world, &carl, "").await), ["status_changed", "ticket_created"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn each_sla_breach_is_announced_once_to_whom_the_rules_name() {
+    on_both(async |world: World| {
+        // Arrange: a manager; urgent tickets owe a reply in 15 minutes and a solution in 60.
+        let project = format!("/projects/{}", world.project);
+        let maria_id = world.user("maria@acme.test", "project_manager").await;
+        let (status, _) = world.call(Method::POST, &format!("{project}/members"), &world.admin, Some(json!({"user_id": maria_id}))).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let policy = json!({
+            "version": 0, "time_zone": "Europe/Moscow", "always_open": true,
+            "targets": {"urgent": {"first_response_min": 15, "resolution_min": 60}},
+        });
+        let (status, body) = world.call(Method::PUT, &format!("{project}/sla"), &world.admin, Some(policy)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let rules = format!("{project}/notification-rules");
+        for (body, field) in [
+            (json!({"name": "x", "on": "sla_breached", "recipients": ["client_users"]}), "recipients"),
+            (json!({"name": "x", "on": "ticket_created", "clocks": ["resolution"], "recipients": ["assignee"]}), "clocks"),
+        ] {
+            let (status, error) = world.call(Method::POST, &rules, &world.admin, Some(body)).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {error}");
+            assert_eq!(error["error"]["details"]["field"], field, "{error}");
+        }
+        for body in [
+            json!({"name": "Late reply", "on": "sla_breached", "clocks": ["first_response"], "recipients": ["project_managers"]}),
+            json!({"name": "Overdue", "on": "sla_breached", "recipients": ["assignee", "project_managers"]}),
+        ] {
+            let (status, rule) = world.call(Method::POST, &rules, &world.admin, Some(body)).await;
+            assert_eq!(status, StatusCode::CREATED, "{rule}");
+        }
+        let mut tickets = Vec::new();
+        for (subject, assignee) in [("Gas smell", Some(&world.operator_id)), ("No power", None), ("Meter reading", None)] {
+            let (status, ticket) = world
+                .call(Method::POST, "/tickets", &world.admin, Some(json!({"project_id": world.project, "subject": subject, "channel": "voice", "priority": "urgent", "assignee_id": assignee})))
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{ticket}");
+            tickets.push(ticket);
+        }
+        let created = DateTime::parse_from_rfc3339(tickets[0]["created_at"].as_str().unwrap()).unwrap().with_timezone(&Utc);
+        // "No power" gets its reply in time; "Meter reading" is solved in time.
+        let no_power = tickets[1]["id"].as_str().unwrap();
+        let (status, _) = world.call(Method::POST, &format!("/tickets/{no_power}/comments"), &world.admin, Some(json!({"body": "A crew is on its way", "public": true}))).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let meter = tickets[2]["id"].as_str().unwrap();
+        let (status, body) = world.call(Method::PATCH, &format!("/tickets/{meter}"), &world.admin, Some(json!({"version": 1, "status": "solved"}))).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let sweep = async |minutes: i64| {
+            breaches::sweep(&world.app.database, created + Duration::minutes(minutes) + Duration::seconds(30), 100)
+                .await
+                .unwrap()
+        };
+
+        // Act and assert: nothing is due yet.
+        assert_eq!(sweep(5).await, Swept::default());
+        // "Gas smell" misses its reply: Maria hears of it once although both rules name her,
+        // and Anna as its assignee.
+        assert_eq!(sweep(15).await, Swept { breaches: 1, notifications: 2 });
+        assert_eq!(sweep(16).await, Swept::default(), "announced once");
+        // Both open tickets miss their solution; nobody is assigned "No power".
+        assert_eq!(sweep(60).await, Swept { breaches: 2, notifications: 3 });
+        assert_eq!(sweep(600).await, Swept::default());
+
+        let maria = world.session("maria@acme.test").await;
+        let anna = world.session("anna@acme.test").await;
+        let maria_notices = inbox(&world, &maria, "").await;
+        assert_eq!(triggers(&maria_notices), ["sla_breached"; 3]);
+        let mut messages: Vec<&str> = maria_notices.iter().map(|(_, message)| message.as_str()).collect();
+        messages.sort_unstable();
+        assert_eq!(
+            messages,
+            [
+                "Late reply: ticket “Gas smell” is past its first-response target",
+                "Overdue: ticket “Gas smell” is past its resolution target",
+                "Overdue: ticket “No power” is past its resolution target",
+            ]
+        );
+        let anna_notices = inbox(&world, &anna, "").await;
+        assert_eq!(
+            anna_notices.iter().map(|(_, message)| message.as_str()).collect::<Vec<_>>(),
+            [
+                "Overdue: ticket “Gas smell” is past its resolution target",
+                "Overdue: ticket “Gas smell” is past its first-response target",
+            ]
+        );
     })
     .await;
 }

@@ -75,7 +75,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
 }
 
 /// Refuses the request with 401 unless it carries a valid credential; otherwise inserts the
-/// caller's [`Actor`] (and, for a browser, its [`SessionId`]) into the request's extensions.
+/// caller's [`Actor`] (and, for a browser, its [`SessionId`]) into the request's extensions
+/// and handles the request [`scoped`](crate::db::scoped) to the caller's tenant.
 pub async fn require_actor(
     State(db): State<Database>,
     mut request: Request,
@@ -122,8 +123,11 @@ pub async fn require_actor(
             "the tenant's security policy does not allow requests from this address".into(),
         ));
     }
+    let tenant = actor.tenant_id;
     request.extensions_mut().insert(actor);
-    Ok(next.run(request).await)
+    // Everything the request does from here on sees only its tenant's rows (on PostgreSQL,
+    // enforced by the database as well).
+    Ok(crate::db::scoped(tenant, next.run(request)).await)
 }
 
 enum Credential {

@@ -4,18 +4,62 @@
 //! whichever pool is configured. The SQL is kept to the dialect both engines share
 //! (numbered `$n` parameters, `returning`, `on conflict`); UUIDs and timestamps go through
 //! sqlx's codecs for each engine, and time comparisons are done in Rust, not in SQL.
+//!
+//! Every query filters by tenant. On PostgreSQL, row-level security is a second wall: work
+//! done for a tenant runs inside [`scoped`], and every connection the pool hands out within it
+//! is switched to the role `tenet_scoped` with the tenant named in the setting
+//! `tenet.tenant_id`, so the database itself shows and accepts only that tenant's rows
+//! (policies in the `row_level_security` migration). Outside [`scoped`] a connection keeps the
+//! role it logged in with: migrations, the outbox relay and the other whole-platform jobs.
+//! The wall covers queries made by the task that entered [`scoped`], not tasks it spawns.
 
 use std::str::FromStr;
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, SqlitePool};
+use sqlx::{PgConnection, PgPool, SqlitePool};
+use tenet_events::TenantId;
 
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
+
+tokio::task_local! {
+    /// The tenant the current task works for, set by [`scoped`].
+    static TENANT: TenantId;
+}
+
+/// Runs `work` for `tenant`: on PostgreSQL, every connection it takes from the pool sees and
+/// writes only `tenant`'s rows, whatever its queries say.
+pub async fn scoped<F: std::future::Future>(tenant: TenantId, work: F) -> F::Output {
+    TENANT.scope(tenant, work).await
+}
+
+/// The tenant of the current task, if it runs inside [`scoped`].
+pub fn scoped_tenant() -> Option<TenantId> {
+    TENANT.try_with(|tenant| *tenant).ok()
+}
+
+/// Puts a PostgreSQL connection, as it is handed out, in the row-level security scope of the
+/// current task: `tenet_scoped` and its tenant inside [`scoped`], its own role and no tenant
+/// outside. One round trip, which also proves the connection alive.
+fn bind_scope(connection: &mut PgConnection) -> BoxFuture<'_, Result<(), sqlx::Error>> {
+    let (tenant, role) = match scoped_tenant() {
+        Some(tenant) => (tenant.to_string(), "tenet_scoped"),
+        None => (String::new(), "none"),
+    };
+    Box::pin(async move {
+        sqlx::query("select set_config('tenet.tenant_id', $1, false), set_config('role', $2, false)")
+            .bind(tenant)
+            .bind(role)
+            .execute(connection)
+            .await?;
+        Ok(())
+    })
+}
 
 /// Runs the same expression against whichever pool a [`Database`] holds.
 ///
@@ -137,6 +181,13 @@ impl Database {
                 let pool = PgPoolOptions::new()
                     .max_connections(options.max_connections)
                     .acquire_timeout(options.acquire_timeout)
+                    // Binding the scope checks the connection: no separate ping.
+                    .test_before_acquire(false)
+                    .after_connect(|connection, _| bind_scope(connection))
+                    .before_acquire(|connection, _| {
+                        let bound = bind_scope(connection);
+                        Box::pin(async move { bound.await.map(|()| true) })
+                    })
                     .connect_with(connect)
                     .await
                     .map_err(|source| DatabaseError::Connect {

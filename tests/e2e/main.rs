@@ -27,6 +27,7 @@ mod probes;
 mod redaction;
 mod reports;
 mod roster;
+mod row_security;
 mod schedules;
 mod security_policy;
 mod sla;

@@ -52,11 +52,13 @@ fn bind_scope(connection: &mut PgConnection) -> BoxFuture<'_, Result<(), sqlx::E
         None => (String::new(), "none"),
     };
     Box::pin(async move {
-        sqlx::query("select set_config('tenet.tenant_id', $1, false), set_config('role', $2, false)")
-            .bind(tenant)
-            .bind(role)
-            .execute(connection)
-            .await?;
+        sqlx::query(
+            "select set_config('tenet.tenant_id', $1, false), set_config('role', $2, false)",
+        )
+        .bind(tenant)
+        .bind(role)
+        .execute(connection)
+        .await?;
         Ok(())
     })
 }

@@ -97,7 +97,10 @@ async fn a_tenants_scope_sees_and_writes_only_its_own_rows_whatever_the_query_sa
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(theirs["subject"], "Gas smell", "the other tenant's ticket is untouched");
+    assert_eq!(
+        theirs["subject"], "Gas smell",
+        "the other tenant's ticket is untouched"
+    );
 
     // A write of another tenant's row is refused by the database.
     let refused = scoped(ours, async {
@@ -123,14 +126,12 @@ async fn a_tenants_scope_sees_and_writes_only_its_own_rows_whatever_the_query_sa
             .bind(uuid::Uuid::parse_str(&world.operator_id).unwrap())
             .execute(pool)
             .await
+            .map(|done| done.rows_affected())
         })
     })
     .await;
     let error = inserted.expect_err("a row of another tenant cannot be written");
-    assert!(
-        error.to_string().contains("row-level security"),
-        "{error}"
-    );
+    assert!(error.to_string().contains("row-level security"), "{error}");
 
     // Every table that holds tenants' rows has row security and its policy.
     let unguarded: Vec<String> = on_backend!(&world.app.database, |pool| {
@@ -149,5 +150,8 @@ async fn a_tenants_scope_sees_and_writes_only_its_own_rows_whatever_the_query_sa
         .await
         .unwrap()
     });
-    assert!(unguarded.is_empty(), "tables without the policy: {unguarded:?}");
+    assert!(
+        unguarded.is_empty(),
+        "tables without the policy: {unguarded:?}"
+    );
 }

@@ -154,7 +154,9 @@ impl LakeReader {
         // which a partial aggregation before the shuffle cannot reduce: skip it once the first
         // rows show fewer than five a group, not one and a quarter (DataFusion's 0.8). On the
         // benchmark's month of one tenant this cut the interval report by a third.
-        options.execution.skip_partial_aggregation_probe_ratio_threshold = 0.2;
+        options
+            .execution
+            .skip_partial_aggregation_probe_ratio_threshold = 0.2;
         SessionContext::new_with_config_rt(config, self.runtime.clone())
     }
 

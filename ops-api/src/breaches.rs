@@ -18,7 +18,7 @@ use crate::db::{BeginWrite, Database};
 use crate::notifications::{self, Happening, SlaClock};
 use crate::on_backend;
 use crate::rbac::Scope;
-use crate::tickets::{self, Ticket, Visibility};
+use crate::tickets::{self, Visibility};
 
 /// What one sweep did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -51,24 +51,12 @@ fn columns(clock: SlaClock) -> Columns {
     }
 }
 
-/// Whether `clock` of `ticket` is still running and past due at `now`, as its SLA view says.
-fn overdue(ticket: &Ticket, clock: SlaClock, now: DateTime<Utc>) -> bool {
-    let state = &ticket.clocks;
-    let (due, running) = match clock {
-        SlaClock::FirstResponse => (
-            state.first_response_due_at,
-            state.first_responded_at.is_none() && state.resolved_at.is_none(),
-        ),
-        SlaClock::Resolution => (state.resolution_due_at, state.resolved_at.is_none()),
-    };
-    running && due.is_some_and(|due| now > due)
-}
-
 /// Notices up to `limit` breaches of each clock that are due before `now` and not yet
 /// noticed, oldest first, with their notifications.
 ///
 /// On SQLite the due times are compared as the RFC 3339 UTC text sqlx writes, which sorts in
-/// time order; each candidate is checked again in Rust before it is marked.
+/// time order. The mark is taken with the same conditions as the search, so a ticket answered
+/// or solved in between is left alone.
 ///
 /// # Errors
 /// Database errors; the breaches noticed before the error stay noticed.
@@ -100,9 +88,6 @@ pub async fn sweep(db: &Database, now: DateTime<Utc>, limit: i64) -> Result<Swep
             let Some(ticket) = tickets::get(db, &actor, visibility, id).await? else {
                 continue;
             };
-            if !overdue(&ticket, clock, now) {
-                continue;
-            }
             let pending =
                 notifications::plan(db, &actor, &ticket, &[Happening::SlaBreached { clock }])
                     .await?;

@@ -77,14 +77,6 @@ pub enum SlaClock {
 impl SlaClock {
     /// Both clocks.
     pub const ALL: [SlaClock; 2] = [SlaClock::FirstResponse, SlaClock::Resolution];
-
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SlaClock::FirstResponse => "first_response",
-            SlaClock::Resolution => "resolution",
-        }
-    }
 }
 
 /// Who a rule notifies, by their relation to the ticket.

@@ -17,6 +17,7 @@ mod customers;
 mod hr;
 mod import;
 mod ingest;
+mod isolation;
 mod kafka;
 mod logs;
 mod migrations;

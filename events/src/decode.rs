@@ -6,9 +6,13 @@
 //! dead-letter table beside the raw bytes. Unknown fields are refused rather than ignored: a
 //! misspelt optional field would otherwise vanish silently.
 
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::event::{EventType, decode_payload};
+use crate::event::{EventType, decode_payload, decode_payload_text};
 use crate::ids::{EventId, OccurredAt};
 use crate::{Envelope, TenantId};
 
@@ -165,6 +169,9 @@ fn take_str(object: &mut Map<String, Value>, field: &str) -> Result<String, Deco
 
 /// Decodes one event from its JSON encoding.
 ///
+/// A valid event is decoded in one pass into its typed payload. Anything else is parsed
+/// again as a JSON tree and checked field by field, so that the error names what is wrong.
+///
 /// # Errors
 ///
 /// A [`DecodeError`] naming the first problem found: size, syntax, the envelope's fields in
@@ -176,6 +183,57 @@ pub fn decode(bytes: &[u8]) -> Result<Envelope, DecodeError> {
             limit: MAX_EVENT_BYTES,
         });
     }
+    match decode_valid(bytes) {
+        Some(envelope) => Ok(envelope),
+        None => decode_tree(bytes),
+    }
+}
+
+/// The envelope of [`ENVELOPE_FIELDS`], borrowed from the encoded event where no escape
+/// forces a copy, with its payload left as text until its type is known.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireFields<'a> {
+    #[serde(borrow)]
+    event_id: Cow<'a, str>,
+    #[serde(borrow)]
+    tenant_id: Cow<'a, str>,
+    #[serde(borrow)]
+    occurred_at: Cow<'a, str>,
+    #[serde(rename = "type", borrow)]
+    event_type: Cow<'a, str>,
+    schema_version: u64,
+    #[serde(borrow)]
+    data: &'a RawValue,
+}
+
+/// The event `bytes` encode, when they are a valid one; `None` for anything [`decode_tree`]
+/// would refuse (and for some events it accepts, such as one with a field given twice).
+fn decode_valid(bytes: &[u8]) -> Option<Envelope> {
+    let wire: WireFields<'_> = serde_json::from_slice(bytes).ok()?;
+    let event_id = wire.event_id.parse::<EventId>().ok()?;
+    let tenant_id = wire.tenant_id.parse::<TenantId>().ok()?;
+    let occurred_at = OccurredAt::parse(&wire.occurred_at).ok()?;
+    let event_type = EventType::from_wire_name(&wire.event_type)?;
+    let version = wire.schema_version;
+    if version == 0 || version > u64::from(event_type.schema_version()) {
+        return None;
+    }
+    // Serde takes a struct from an array too; the payload must be an object.
+    if !wire.data.get().starts_with('{') {
+        return None;
+    }
+    let event = decode_payload_text(event_type, wire.data.get()).ok()?;
+    Some(Envelope {
+        event_id,
+        tenant_id,
+        occurred_at,
+        event,
+    })
+}
+
+/// [`decode`] through a JSON tree, field by field.
+fn decode_tree(bytes: &[u8]) -> Result<Envelope, DecodeError> {
     let value: Value = serde_json::from_slice(bytes).map_err(|err| DecodeError::Malformed {
         line: err.line(),
         column: err.column(),
@@ -290,5 +348,81 @@ fn payload_error(err: serde_path_to_error::Error<serde_json::Error>) -> DecodeEr
             field: at,
             reason: message,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::{decode, decode_tree, decode_valid};
+
+    /// The ```json blocks of `docs/events.md`: one example of every event type.
+    fn examples() -> Vec<Value> {
+        include_str!("../../docs/events.md")
+            .split("```json\n")
+            .skip(1)
+            .map(|rest| rest.split("\n```").next().expect("a closed code block"))
+            .map(|text| serde_json::from_str(text).expect("an example is JSON"))
+            .collect()
+    }
+
+    /// Each example as sent, and changed in the ways producers get events wrong (or
+    /// unusually right).
+    fn variants(example: &Value) -> Vec<String> {
+        let text = example.to_string();
+        let mut variants = vec![text.clone(), serde_json::to_string_pretty(example).unwrap()];
+        // Escapes in the envelope's strings: the borrowed fields must copy.
+        let event_type = example["type"].as_str().unwrap();
+        let event_id = example["event_id"].as_str().unwrap();
+        variants.push(text.replace(
+            &format!("\"{event_type}\""),
+            &format!("\"{}\"", event_type.replace('.', "\\u002e")),
+        ));
+        variants.push(text.replace(event_id, &event_id.replacen('-', "\\u002d", 1)));
+        let mut changed = |change: &dyn Fn(&mut Value)| {
+            let mut value = example.clone();
+            change(&mut value);
+            variants.push(value.to_string());
+        };
+        changed(&|v| v["schema_version"] = json!(0));
+        changed(&|v| v["schema_version"] = json!(99));
+        changed(&|v| v["schema_version"] = json!(1.0));
+        changed(&|v| v["schema_version"] = json!("1"));
+        changed(&|v| v["event_id"] = Value::Null);
+        changed(&|v| v["tenant_id"] = json!("acme"));
+        changed(&|v| v["occurred_at"] = json!("2026-04-12T09:03:57"));
+        changed(&|v| v["type"] = json!("call.teleported"));
+        changed(&|v| v["colour"] = json!("red"));
+        changed(&|v| v["data"]["colour"] = json!("red"));
+        changed(&|v| v["data"] = json!([]));
+        changed(&|v| v["data"] = Value::Null);
+        changed(&|v| {
+            let fields: Vec<Value> = v["data"].as_object().unwrap().values().cloned().collect();
+            v["data"] = Value::Array(fields);
+        });
+        changed(&|v| {
+            v.as_object_mut().unwrap().remove("data");
+        });
+        // A field given twice: the tree keeps the last.
+        variants.push(text.replacen('{', "{\"type\":\"call.teleported\",", 1));
+        variants
+    }
+
+    #[test]
+    fn the_one_pass_decoding_agrees_with_the_tree_on_every_example_and_variant() {
+        let mut one_pass = 0;
+        for example in examples() {
+            for variant in variants(&example) {
+                let bytes = variant.as_bytes();
+                if let Some(envelope) = decode_valid(bytes) {
+                    one_pass += 1;
+                    assert_eq!(Ok(envelope), decode_tree(bytes), "{variant}");
+                }
+                assert_eq!(decode(bytes), decode_tree(bytes), "{variant}");
+            }
+        }
+        // Every example, pretty or escaped, takes the one pass.
+        assert!(one_pass >= 4 * examples().len(), "{one_pass}");
     }
 }

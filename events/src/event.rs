@@ -113,6 +113,19 @@ macro_rules! catalog {
             }
         )* )*
 
+        /// Decodes the `data` object of an event of `event_type` straight from its JSON text,
+        /// without the path of a failing field (see [`decode_payload`] for that).
+        pub(crate) fn decode_payload_text(
+            event_type: EventType,
+            data: &str,
+        ) -> Result<Event, serde_json::Error> {
+            match event_type {
+                $( $(
+                    EventType::$payload => serde_json::from_str::<$payload>(data).map(Event::from),
+                )* )*
+            }
+        }
+
         /// Decodes the `data` object of an event of `event_type` at its current version.
         pub(crate) fn decode_payload(
             event_type: EventType,

@@ -1,9 +1,8 @@
 //! Turning buffered rows into Arrow record batches for the Parquet files.
 
-use std::cmp::Ordering;
 use std::sync::Arc;
 
-use tenet_events::{Cell, Row};
+use tenet_events::{Cell, Row, TenantId};
 use tenet_lakehouse::deltalake::arrow::array::{
     ArrayBuilder, ArrayRef, BinaryBuilder, BooleanBuilder, Date32Builder, Int16Builder,
     Int32Builder, Int64Builder, ListBuilder, RecordBatch, StringBuilder,
@@ -67,17 +66,35 @@ pub fn sort_by_tenant(schema: &SchemaRef, rows: &mut [Row]) {
     let time = schema
         .index_of("occurred_at")
         .expect("event tables have occurred_at");
-    rows.sort_by(|a, b| {
-        compare_cells(&a.cells()[tenant], &b.cells()[tenant])
-            .then_with(|| compare_cells(&a.cells()[time], &b.cells()[time]))
+    // Each row's key is computed once, not at every comparison.
+    rows.sort_by_cached_key(|row| {
+        let time = match &row.cells()[time] {
+            Cell::TimestampMicros(micros) => *micros,
+            _ => i64::MIN,
+        };
+        (TenantKey::of(&row.cells()[tenant]), time)
     });
 }
 
-fn compare_cells(a: &Cell, b: &Cell) -> Ordering {
-    match (a, b) {
-        (Cell::Utf8(a), Cell::Utf8(b)) => a.cmp(b),
-        (Cell::TimestampMicros(a), Cell::TimestampMicros(b)) => a.cmp(b),
-        _ => Ordering::Equal,
+/// A tenant id as it sorts: the id's text orders as its 128 bits do (lower-case hex digits at
+/// fixed places), so the bits stand in for it; text that is no id sorts after every id.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum TenantKey {
+    Id(u128),
+    Text(String),
+    Missing,
+}
+
+impl TenantKey {
+    fn of(cell: &Cell) -> Self {
+        match cell {
+            // Rows carry ids as `TenantId` writes them: lower-case and hyphenated.
+            Cell::Utf8(text) => match text.parse::<TenantId>() {
+                Ok(id) => Self::Id(id.as_uuid().as_u128()),
+                Err(_) => Self::Text(text.clone()),
+            },
+            _ => Self::Missing,
+        }
     }
 }
 
@@ -277,6 +294,45 @@ mod tests {
             wait.map_or(Cell::Null, Cell::Int64),
             Cell::Utf8List(vec!["a".to_owned()]),
         ]
+    }
+
+    #[test]
+    fn event_rows_sort_by_the_text_of_their_tenant_then_by_time() {
+        use tenet_events::calls::CallHeld;
+        use tenet_events::ids::{AgentId, CallId};
+        use tenet_events::{Envelope, EventFamily, OccurredAt};
+
+        // Ids made in one millisecond share their leading digits and differ further on.
+        let tenants: Vec<TenantId> = (0..40).map(|_| TenantId::generate()).collect();
+        let mut rows: Vec<Row> = (0..400_usize)
+            .map(|n| {
+                let at = format!("2026-04-12T09:{:02}:{:02}Z", (n * 7) % 60, (n * 13) % 60);
+                Envelope::new(
+                    tenants[(n * 17) % tenants.len()],
+                    OccurredAt::parse(&at).unwrap(),
+                    CallHeld {
+                        call_id: CallId::parse(format!("1712945010.{n}")).unwrap(),
+                        agent_id: AgentId::parse("1001").unwrap(),
+                    },
+                )
+                .to_row()
+            })
+            .collect();
+        let schema = EventFamily::Calls.arrow_schema();
+        let (tenant, time) = (
+            schema.index_of("tenant_id").unwrap(),
+            schema.index_of("occurred_at").unwrap(),
+        );
+        let key = |row: &Row| match (&row.cells()[tenant], &row.cells()[time]) {
+            (Cell::Utf8(tenant), Cell::TimestampMicros(at)) => (tenant.clone(), *at),
+            other => panic!("{other:?}"),
+        };
+        let mut expected: Vec<(String, i64)> = rows.iter().map(key).collect();
+        expected.sort();
+
+        sort_by_tenant(&schema, &mut rows);
+
+        assert_eq!(rows.iter().map(key).collect::<Vec<_>>(), expected);
     }
 
     #[test]

@@ -8,14 +8,14 @@
 //! second tenant carries anything of the first, and the first tenant reads back exactly what
 //! it read before.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tenet_events::Role;
 
-use crate::tickets::{PASSWORD, World, on_both, token};
+use crate::tickets::{PASSWORD, Session, World, on_both, token};
 
 /// Who sends a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -181,7 +181,16 @@ struct Binding<'a> {
     foreign: BTreeSet<String>,
 }
 
-impl Binding<'_> {
+impl<'a> Binding<'a> {
+    /// Every placeholder bound to the sender's own values.
+    fn own(ids: &'a Ids) -> Self {
+        Self {
+            own: ids,
+            other: ids,
+            foreign: BTreeSet::new(),
+        }
+    }
+
     fn value(&self, name: &str) -> &Value {
         let ids = if self.foreign.contains(name) {
             self.other
@@ -227,22 +236,11 @@ impl Binding<'_> {
     }
 }
 
-/// A signed-in session.
-#[derive(Clone)]
-struct Session {
-    cookie: String,
-    csrf: String,
-}
-
 /// One tenant of the walk.
 struct Tenant {
-    tokens: BTreeMap<&'static str, String>,
+    tokens: HashMap<Role, String>,
     anna: Option<Session>,
     ids: Ids,
-}
-
-fn role_key(role: Role) -> &'static str {
-    role.as_str()
 }
 
 impl Tenant {
@@ -250,12 +248,9 @@ impl Tenant {
         let tenant = tenet::admin::create_tenant(&world.app.database, name)
             .await
             .unwrap();
-        let mut tokens = BTreeMap::new();
+        let mut tokens = HashMap::new();
         for role in [Role::Admin, Role::Hr, Role::ProjectGroupManager] {
-            tokens.insert(
-                role_key(role),
-                token(&world.app.database, tenant.id, role).await,
-            );
+            tokens.insert(role, token(&world.app.database, tenant.id, role).await);
         }
         let mut ids = Ids::new();
         ids.insert("who".into(), json!(who));
@@ -299,7 +294,7 @@ async fn send(
         format!("{}/api/v1{path}", world.app.base),
     );
     match step.by {
-        By::Token(role) => request = request.bearer_auth(&sender.tokens[role_key(role)]),
+        By::Token(role) => request = request.bearer_auth(&sender.tokens[&role]),
         By::Anna => {
             let session = sender.anna.as_ref().expect("Anna signed in");
             request = request
@@ -343,11 +338,7 @@ async fn send(
 
 /// Runs `step` as its owner with its own ids; it must succeed. Saves what the step names.
 async fn run_own(world: &World, tenant: &mut Tenant, step: &Step) -> Answer {
-    let binding = Binding {
-        own: &tenant.ids,
-        other: &tenant.ids,
-        foreign: BTreeSet::new(),
-    };
+    let binding = Binding::own(&tenant.ids);
     let (answer, _) = send(world, tenant, step, &binding).await;
     assert!(
         answer.status.is_success(),
@@ -732,11 +723,7 @@ async fn documented(world: &World) -> BTreeSet<String> {
 
 /// What the owner reads through every read of the walk.
 async fn read_back(world: &World, owner: &Tenant, steps: &[Step]) -> BTreeMap<String, String> {
-    let binding = Binding {
-        own: &owner.ids,
-        other: &owner.ids,
-        foreign: BTreeSet::new(),
-    };
+    let binding = Binding::own(&owner.ids);
     let mut reads = BTreeMap::new();
     for step in steps.iter().filter(|step| step.method == Method::GET) {
         let (answer, sent) = send(world, owner, step, &binding).await;
@@ -753,17 +740,14 @@ async fn wait_for_lake(world: &World, owner: &Tenant) {
                (select count(*) from attendance) as attendance";
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
-        let answer: Value = world
-            .client
-            .post(format!("{}/api/v1/reports/sql", world.app.base))
-            .bearer_auth(&owner.tokens[role_key(Role::Admin)])
-            .json(&json!({"sql": sql}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (_, answer) = world
+            .call(
+                Method::POST,
+                "/reports/sql",
+                &owner.tokens[&Role::Admin],
+                Some(json!({"sql": sql})),
+            )
+            .await;
         let row = &answer["rows"][0];
         let landed = ["calls", "tickets", "attendance"]
             .iter()

@@ -15,6 +15,8 @@
 //!   the table provider through which every query reads the lake.
 //! - [`session`]: [`LakeReader`], the long-lived reader with its snapshot cache and memory
 //!   pool, and the [`ScopedSession`]s it hands out.
+//! - [`functions`]: `arg_min` and `arg_max`, the value on a group's first or last row by a key,
+//!   registered in every session.
 //! - [`reports`]: the catalog of named reports with their metric definitions and drill-downs.
 //! - [`export`]: JSON, CSV, XLSX and Parquet encoding of report rows, streamed.
 //! - [`sql`]: read-only, limited ad-hoc SQL in a tenant's session.
@@ -22,6 +24,7 @@
 
 pub mod compaction;
 pub mod export;
+pub mod functions;
 pub mod reports;
 pub mod routes;
 pub mod scope;

@@ -157,7 +157,9 @@ impl LakeReader {
         options
             .execution
             .skip_partial_aggregation_probe_ratio_threshold = 0.2;
-        SessionContext::new_with_config_rt(config, self.runtime.clone())
+        let ctx = SessionContext::new_with_config_rt(config, self.runtime.clone());
+        crate::functions::register(&ctx);
+        ctx
     }
 
     async fn provider(

@@ -390,18 +390,18 @@ impl CallSelection {
             "with per_call as (
     select call_id,
            min(occurred_at) filter (where {offered}) as offered_at,
-           first_value(queue_id order by occurred_at) filter (where {offered}) as offered_queue_id,
-           first_value(project_id order by occurred_at) filter (where {offered}) as offered_project_id,
-           first_value(customer_id order by occurred_at) filter (where {offered}) as customer_id,
+           arg_min(queue_id, occurred_at) filter (where {offered}) as offered_queue_id,
+           arg_min(project_id, occurred_at) filter (where {offered}) as offered_project_id,
+           arg_min(customer_id, occurred_at) filter (where {offered}) as customer_id,
            max(occurred_at) filter (where {ended_event}) as ended_at,
-           first_value(outcome order by occurred_at desc) filter (where {ended_event}) as outcome,
-           first_value(queue_id order by occurred_at desc) filter (where {ended_event}) as queue_id,
-           first_value(project_id order by occurred_at desc) filter (where {ended_event}) as project_id,
-           first_value(agent_id order by occurred_at desc) filter (where {ended_event}) as agent_id,
-           first_value(wait_seconds order by occurred_at desc) filter (where {ended_event}) as wait_sec,
-           first_value(talk_seconds order by occurred_at desc) filter (where {ended_event}) as talk_sec,
-           first_value(hold_seconds order by occurred_at desc) filter (where {ended_event}) as hold_sec,
-           first_value(after_call_work_seconds order by occurred_at desc) filter (where {ended_event}) as acw_sec
+           arg_max(outcome, occurred_at) filter (where {ended_event}) as outcome,
+           arg_max(queue_id, occurred_at) filter (where {ended_event}) as queue_id,
+           arg_max(project_id, occurred_at) filter (where {ended_event}) as project_id,
+           arg_max(agent_id, occurred_at) filter (where {ended_event}) as agent_id,
+           arg_max(wait_seconds, occurred_at) filter (where {ended_event}) as wait_sec,
+           arg_max(talk_seconds, occurred_at) filter (where {ended_event}) as talk_sec,
+           arg_max(hold_seconds, occurred_at) filter (where {ended_event}) as hold_sec,
+           arg_max(after_call_work_seconds, occurred_at) filter (where {ended_event}) as acw_sec
     from calls
     where event_type in ('call.offered', 'call.ended')
       and event_date >= {first} and event_date <= {last_end}

@@ -304,11 +304,11 @@ impl TicketSelection {
             "with created as (
     select ticket_id,
            min(occurred_at) as created_utc,
-           first_value(channel order by occurred_at) as channel,
-           first_value(project_id order by occurred_at) as project_id,
-           first_value(queue_id order by occurred_at) as queue_id,
-           first_value(customer_id order by occurred_at) as customer_id,
-           first_value(priority order by occurred_at) as priority
+           arg_min(channel, occurred_at) as channel,
+           arg_min(project_id, occurred_at) as project_id,
+           arg_min(queue_id, occurred_at) as queue_id,
+           arg_min(customer_id, occurred_at) as customer_id,
+           arg_min(priority, occurred_at) as priority
     from tickets
     where event_type = 'ticket.created'
     group by ticket_id

@@ -231,28 +231,34 @@ fn version(version: u32) -> Option<i32> {
 }
 
 impl AdminEvent {
-    /// The event's values for the `admin` table.
+    /// The event's values for its table, leaving the event as it is.
     pub fn columns(&self) -> AdminColumns {
+        self.clone().into_columns()
+    }
+
+    /// The event's values for the `admin` table, its text moved
+    /// into them rather than copied.
+    pub fn into_columns(self) -> AdminColumns {
         match self {
             AdminEvent::UserCreated(e) => AdminColumns {
-                user_id: Some(e.user_id.to_string()),
+                user_id: Some(String::from(e.user_id)),
                 role: Some(e.role.as_str().to_owned()),
                 ..by(&e.by)
             },
             AdminEvent::ProjectCreated(e) => AdminColumns {
-                project_id: Some(e.project_id.to_string()),
-                project_key: Some(e.key.clone()),
+                project_id: Some(String::from(e.project_id)),
+                project_key: Some(e.key),
                 ..by(&e.by)
             },
             AdminEvent::MemberAdded(e) => AdminColumns {
-                project_id: Some(e.project_id.to_string()),
-                user_id: Some(e.user_id.to_string()),
+                project_id: Some(String::from(e.project_id)),
+                user_id: Some(String::from(e.user_id)),
                 ..by(&e.by)
             },
             AdminEvent::ProjectConfigured(e) => AdminColumns {
-                project_id: Some(e.project_id.to_string()),
+                project_id: Some(String::from(e.project_id)),
                 setting: Some(wire(e.setting)),
-                setting_id: e.setting_id.clone(),
+                setting_id: e.setting_id,
                 version: version(e.version),
                 change: Some(wire(e.change)),
                 ..by(&e.by)
@@ -262,13 +268,13 @@ impl AdminEvent {
                 ..by(&e.by)
             },
             AdminEvent::TokenIssued(e) => AdminColumns {
-                token_id: Some(e.token_id.clone()),
+                token_id: Some(e.token_id),
                 role: Some(e.role.as_str().to_owned()),
                 expires_at: e.expires_at.map(|at| TimestampMicros(at.unix_micros())),
                 ..by(&e.by)
             },
             AdminEvent::TokenRevoked(e) => AdminColumns {
-                token_id: Some(e.token_id.clone()),
+                token_id: Some(e.token_id),
                 ..by(&e.by)
             },
         }

@@ -83,18 +83,24 @@ columns! {
 }
 
 impl AgentStateEvent {
-    /// The event's values for the `agent_state` table.
+    /// The event's values for its table, leaving the event as it is.
     pub fn columns(&self) -> AgentStateColumns {
+        self.clone().into_columns()
+    }
+
+    /// The event's values for the `agent_state` table, its text moved
+    /// into them rather than copied.
+    pub fn into_columns(self) -> AgentStateColumns {
         let (agent_id, queue_id, reason) = match self {
-            AgentStateEvent::LoggedIn(e) => (&e.agent_id, &e.queue_id, None),
-            AgentStateEvent::Ready(e) => (&e.agent_id, &e.queue_id, None),
-            AgentStateEvent::NotReady(e) => (&e.agent_id, &e.queue_id, e.reason.as_ref()),
-            AgentStateEvent::LoggedOut(e) => (&e.agent_id, &e.queue_id, None),
+            AgentStateEvent::LoggedIn(e) => (e.agent_id, e.queue_id, None),
+            AgentStateEvent::Ready(e) => (e.agent_id, e.queue_id, None),
+            AgentStateEvent::NotReady(e) => (e.agent_id, e.queue_id, e.reason),
+            AgentStateEvent::LoggedOut(e) => (e.agent_id, e.queue_id, None),
         };
         AgentStateColumns {
-            agent_id: agent_id.to_string(),
-            queue_id: queue_id.as_ref().map(ToString::to_string),
-            reason: reason.map(ToString::to_string),
+            agent_id: agent_id.into(),
+            queue_id: queue_id.map(String::from),
+            reason: reason.map(String::from),
         }
     }
 }

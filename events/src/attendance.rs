@@ -67,14 +67,20 @@ columns! {
 }
 
 impl AttendanceEvent {
-    /// The event's values for the `attendance` table.
+    /// The event's values for its table, leaving the event as it is.
     pub fn columns(&self) -> AttendanceColumns {
+        self.clone().into_columns()
+    }
+
+    /// The event's values for the `attendance` table, its text moved
+    /// into them rather than copied.
+    pub fn into_columns(self) -> AttendanceColumns {
         match self {
             AttendanceEvent::BadgeSwiped(e) => AttendanceColumns {
-                badge_id: e.badge_id.to_string(),
-                device_id: e.device_id.to_string(),
+                badge_id: String::from(e.badge_id),
+                device_id: String::from(e.device_id),
                 direction: e.direction.as_str().to_owned(),
-                employee_id: e.employee_id.as_ref().map(ToString::to_string),
+                employee_id: e.employee_id.map(String::from),
             },
         }
     }

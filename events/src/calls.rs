@@ -275,56 +275,62 @@ columns! {
 }
 
 impl CallEvent {
-    /// The event's values for the `calls` table.
+    /// The event's values for its table, leaving the event as it is.
     pub fn columns(&self) -> CallColumns {
+        self.clone().into_columns()
+    }
+
+    /// The event's values for the `calls` table, its text moved
+    /// into them rather than copied.
+    pub fn into_columns(self) -> CallColumns {
         match self {
             CallEvent::Offered(e) => CallColumns {
-                call_id: e.call_id.to_string(),
-                queue_id: Some(e.queue_id.to_string()),
-                project_id: e.project_id.as_ref().map(ToString::to_string),
-                customer_id: e.customer_id.as_ref().map(ToString::to_string),
+                call_id: String::from(e.call_id),
+                queue_id: Some(String::from(e.queue_id)),
+                project_id: e.project_id.map(String::from),
+                customer_id: e.customer_id.map(String::from),
                 ivr_path: Some(e.ivr_path.iter().map(ToString::to_string).collect()),
                 priority: e.priority.map(i16::from),
                 ..CallColumns::default()
             },
             CallEvent::Answered(e) => CallColumns {
-                call_id: e.call_id.to_string(),
-                queue_id: Some(e.queue_id.to_string()),
-                agent_id: Some(e.agent_id.to_string()),
+                call_id: String::from(e.call_id),
+                queue_id: Some(String::from(e.queue_id)),
+                agent_id: Some(String::from(e.agent_id)),
                 wait_seconds: Some(e.wait_seconds.into()),
                 ..CallColumns::default()
             },
             CallEvent::Held(e) => CallColumns {
-                call_id: e.call_id.to_string(),
-                agent_id: Some(e.agent_id.to_string()),
+                call_id: String::from(e.call_id),
+                agent_id: Some(String::from(e.agent_id)),
                 ..CallColumns::default()
             },
             CallEvent::Unheld(e) => CallColumns {
-                call_id: e.call_id.to_string(),
-                agent_id: Some(e.agent_id.to_string()),
+                call_id: String::from(e.call_id),
+                agent_id: Some(String::from(e.agent_id)),
                 hold_seconds: Some(e.hold_seconds.into()),
                 ..CallColumns::default()
             },
             CallEvent::Transferred(e) => CallColumns {
-                call_id: e.call_id.to_string(),
-                agent_id: e.agent_id.as_ref().map(ToString::to_string),
+                call_id: String::from(e.call_id),
+                agent_id: e.agent_id.map(String::from),
                 transfer_target_kind: Some(e.target.kind().to_owned()),
                 transfer_target_id: Some(e.target.id().to_owned()),
                 transfer_mode: Some(e.mode.as_str().to_owned()),
                 ..CallColumns::default()
             },
             CallEvent::RingNoAnswer(e) => CallColumns {
-                call_id: e.call_id.to_string(),
-                queue_id: Some(e.queue_id.to_string()),
-                agent_id: Some(e.agent_id.to_string()),
+                call_id: String::from(e.call_id),
+                queue_id: Some(String::from(e.queue_id)),
+                agent_id: Some(String::from(e.agent_id)),
                 ring_ms: Some(e.ring_ms.into()),
                 ..CallColumns::default()
             },
             CallEvent::Ended(e) => CallColumns {
-                call_id: e.call_id.to_string(),
-                queue_id: e.queue_id.as_ref().map(ToString::to_string),
-                project_id: e.project_id.as_ref().map(ToString::to_string),
-                agent_id: e.agent_id.as_ref().map(ToString::to_string),
+                call_id: String::from(e.call_id),
+                queue_id: e.queue_id.map(String::from),
+                project_id: e.project_id.map(String::from),
+                agent_id: e.agent_id.map(String::from),
                 outcome: Some(e.outcome.as_str().to_owned()),
                 wait_seconds: Some(e.wait_seconds.into()),
                 talk_seconds: Some(e.talk_seconds.into()),

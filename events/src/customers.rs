@@ -199,26 +199,32 @@ columns! {
 }
 
 impl CustomerEvent {
-    /// The event's values for the `customers` table.
+    /// The event's values for its table, leaving the event as it is.
     pub fn columns(&self) -> CustomerColumns {
-        let of = |customer: &CustomerId| CustomerColumns {
-            customer_id: customer.to_string(),
+        self.clone().into_columns()
+    }
+
+    /// The event's values for the `customers` table, its text moved
+    /// into them rather than copied.
+    pub fn into_columns(self) -> CustomerColumns {
+        let of = |customer: CustomerId| CustomerColumns {
+            customer_id: customer.into(),
             ..CustomerColumns::default()
         };
         match self {
             CustomerEvent::Created(e) => CustomerColumns {
                 vip: Some(e.vip),
-                other_customer_id: e.split_from.as_ref().map(ToString::to_string),
-                ..of(&e.customer_id)
+                other_customer_id: e.split_from.map(String::from),
+                ..of(e.customer_id)
             },
             CustomerEvent::Updated(e) => CustomerColumns {
                 vip: Some(e.vip),
-                ..of(&e.customer_id)
+                ..of(e.customer_id)
             },
             CustomerEvent::Merged(e) => CustomerColumns {
                 vip: Some(e.vip),
-                other_customer_id: Some(e.duplicate_id.to_string()),
-                ..of(&e.customer_id)
+                other_customer_id: Some(String::from(e.duplicate_id)),
+                ..of(e.customer_id)
             },
             CustomerEvent::IdentityAdded(CustomerIdentityAdded {
                 customer_id,

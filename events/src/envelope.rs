@@ -116,10 +116,17 @@ impl Envelope {
     }
 
     /// The event flattened into a row of its family's table (see
-    /// [`EventFamily::arrow_schema`]).
+    /// [`EventFamily::arrow_schema`]), leaving the event as it is.
     pub fn to_row(&self) -> Row {
+        self.clone().into_row()
+    }
+
+    /// The event flattened into a row of its family's table, its text moved into the row
+    /// rather than copied: what the lake writer does with every event it lands.
+    pub fn into_row(self) -> Row {
+        let family = self.family();
         let event_type = self.event_type();
-        let mut cells = Vec::with_capacity(self.family().arrow_schema().fields().len());
+        let mut cells = Vec::with_capacity(family.arrow_schema().fields().len());
         HeaderColumns {
             event_id: self.event_id.to_string(),
             tenant_id: self.tenant_id.to_string(),
@@ -129,19 +136,19 @@ impl Envelope {
             event_date: Date32(self.occurred_at.unix_days()),
         }
         .push_cells(&mut cells);
-        match &self.event {
-            Event::Calls(event) => event.columns().push_cells(&mut cells),
-            Event::Tickets(event) => event.columns().push_cells(&mut cells),
-            Event::AgentState(event) => event.columns().push_cells(&mut cells),
-            Event::Attendance(event) => event.columns().push_cells(&mut cells),
-            Event::Surveys(event) => event.columns().push_cells(&mut cells),
-            Event::Qa(event) => event.columns().push_cells(&mut cells),
-            Event::Customers(event) => event.columns().push_cells(&mut cells),
-            Event::Hr(event) => event.columns().push_cells(&mut cells),
-            Event::Schedules(event) => event.columns().push_cells(&mut cells),
-            Event::Admin(event) => event.columns().push_cells(&mut cells),
+        match self.event {
+            Event::Calls(event) => event.into_columns().push_cells(&mut cells),
+            Event::Tickets(event) => event.into_columns().push_cells(&mut cells),
+            Event::AgentState(event) => event.into_columns().push_cells(&mut cells),
+            Event::Attendance(event) => event.into_columns().push_cells(&mut cells),
+            Event::Surveys(event) => event.into_columns().push_cells(&mut cells),
+            Event::Qa(event) => event.into_columns().push_cells(&mut cells),
+            Event::Customers(event) => event.into_columns().push_cells(&mut cells),
+            Event::Hr(event) => event.into_columns().push_cells(&mut cells),
+            Event::Schedules(event) => event.into_columns().push_cells(&mut cells),
+            Event::Admin(event) => event.into_columns().push_cells(&mut cells),
         }
-        Row::new(self.family(), cells)
+        Row::new(family, cells)
     }
 }
 

@@ -176,9 +176,15 @@ columns! {
 }
 
 impl HrEvent {
-    /// The event's values for the `hr` table.
+    /// The event's values for its table, leaving the event as it is.
     pub fn columns(&self) -> HrColumns {
-        let absence = |a: &Absence| HrColumns {
+        self.clone().into_columns()
+    }
+
+    /// The event's values for the `hr` table, its text moved
+    /// into them rather than copied.
+    pub fn into_columns(self) -> HrColumns {
+        let absence = |a: Absence| HrColumns {
             employee_id: a.employee_id.to_string(),
             absence_id: Some(a.absence_id.to_string()),
             absence_kind: Some(wire(a.kind)),
@@ -189,22 +195,22 @@ impl HrEvent {
         };
         match self {
             HrEvent::EmployeeAdded(e) => HrColumns {
-                employee_id: e.employee_id.to_string(),
-                department_id: e.department_id.as_ref().map(ToString::to_string),
-                position_id: e.position_id.as_ref().map(ToString::to_string),
+                employee_id: String::from(e.employee_id),
+                department_id: e.department_id.map(String::from),
+                position_id: e.position_id.map(String::from),
                 hired_on: Some(days(e.hired_on)),
                 ..HrColumns::default()
             },
             HrEvent::EmployeeChanged(e) => HrColumns {
-                employee_id: e.employee_id.to_string(),
-                department_id: e.department_id.as_ref().map(ToString::to_string),
-                position_id: e.position_id.as_ref().map(ToString::to_string),
+                employee_id: String::from(e.employee_id),
+                department_id: e.department_id.map(String::from),
+                position_id: e.position_id.map(String::from),
                 hired_on: Some(days(e.hired_on)),
                 left_on: e.left_on.map(days),
                 ..HrColumns::default()
             },
             HrEvent::ContractAdded(e) => HrColumns {
-                employee_id: e.employee_id.to_string(),
+                employee_id: String::from(e.employee_id),
                 valid_from: Some(days(e.valid_from)),
                 minutes_per_week: Some(i32::try_from(e.minutes_per_week).unwrap_or(i32::MAX)),
                 ..HrColumns::default()

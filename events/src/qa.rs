@@ -125,16 +125,22 @@ columns! {
 }
 
 impl QaEvent {
-    /// The event's values for the `qa` table.
+    /// The event's values for its table, leaving the event as it is.
     pub fn columns(&self) -> QaColumns {
+        self.clone().into_columns()
+    }
+
+    /// The event's values for the `qa` table, its text moved
+    /// into them rather than copied.
+    pub fn into_columns(self) -> QaColumns {
         match self {
             QaEvent::Evaluated(e) => QaColumns {
-                evaluation_id: e.evaluation_id.to_string(),
-                scorecard_id: e.scorecard_id.to_string(),
+                evaluation_id: String::from(e.evaluation_id),
+                scorecard_id: String::from(e.scorecard_id),
                 subject_kind: e.subject.kind().to_owned(),
                 subject_id: e.subject.id().to_owned(),
-                agent_id: e.agent_id.to_string(),
-                evaluator_id: e.evaluator_id.to_string(),
+                agent_id: String::from(e.agent_id),
+                evaluator_id: String::from(e.evaluator_id),
                 points: e.score.points().into(),
                 max_points: e.score.max_points().into(),
                 critical_failure: e.critical_failure,

@@ -144,27 +144,33 @@ columns! {
 }
 
 impl ScheduleEvent {
-    /// The event's values for the `schedules` table.
+    /// The event's values for its table, leaving the event as it is.
     pub fn columns(&self) -> ScheduleColumns {
+        self.clone().into_columns()
+    }
+
+    /// The event's values for the `schedules` table, its text moved
+    /// into them rather than copied.
+    pub fn into_columns(self) -> ScheduleColumns {
         match self {
             ScheduleEvent::ActivityScheduled(e) => ScheduleColumns {
-                schedule_id: e.schedule_id.to_string(),
+                schedule_id: String::from(e.schedule_id),
                 week_start: days(e.week_start),
                 version: version(e.version),
-                agent_id: Some(e.agent_id.to_string()),
+                agent_id: Some(String::from(e.agent_id)),
                 activity: Some(e.activity.as_str().to_owned()),
                 starts_at: Some(TimestampMicros(e.starts_at.unix_micros())),
                 ends_at: Some(TimestampMicros(e.ends_at.unix_micros())),
                 ..ScheduleColumns::default()
             },
             ScheduleEvent::Published(e) => ScheduleColumns {
-                schedule_id: e.schedule_id.to_string(),
+                schedule_id: String::from(e.schedule_id),
                 week_start: days(e.week_start),
                 version: version(e.version),
-                time_zone: Some(e.time_zone.clone()),
+                time_zone: Some(e.time_zone),
                 agents: Some(i32::try_from(e.agents).unwrap_or(i32::MAX)),
                 activities: Some(i32::try_from(e.activities).unwrap_or(i32::MAX)),
-                supersedes: e.supersedes.as_ref().map(ToString::to_string),
+                supersedes: e.supersedes.map(String::from),
                 ..ScheduleColumns::default()
             },
         }

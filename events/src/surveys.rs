@@ -168,19 +168,25 @@ columns! {
 }
 
 impl SurveyEvent {
-    /// The event's values for the `surveys` table.
+    /// The event's values for its table, leaving the event as it is.
     pub fn columns(&self) -> SurveyColumns {
+        self.clone().into_columns()
+    }
+
+    /// The event's values for the `surveys` table, its text moved
+    /// into them rather than copied.
+    pub fn into_columns(self) -> SurveyColumns {
         match self {
             SurveyEvent::Answered(e) => SurveyColumns {
-                survey_id: e.survey_id.to_string(),
-                response_id: e.response_id.to_string(),
-                question_id: e.question_id.to_string(),
+                survey_id: String::from(e.survey_id),
+                response_id: String::from(e.response_id),
+                question_id: String::from(e.question_id),
                 scale: e.answer.scale().to_owned(),
                 score: e.answer.score().into(),
                 subject_kind: e.subject.as_ref().map(|s| s.kind().to_owned()),
                 subject_id: e.subject.as_ref().map(|s| s.id().to_owned()),
-                agent_id: e.agent_id.as_ref().map(ToString::to_string),
-                customer_id: e.customer_id.as_ref().map(ToString::to_string),
+                agent_id: e.agent_id.map(String::from),
+                customer_id: e.customer_id.map(String::from),
             },
         }
     }

@@ -348,39 +348,45 @@ columns! {
 }
 
 impl TicketEvent {
-    /// The event's values for the `tickets` table.
+    /// The event's values for its table, leaving the event as it is.
     pub fn columns(&self) -> TicketColumns {
+        self.clone().into_columns()
+    }
+
+    /// The event's values for the `tickets` table, its text moved
+    /// into them rather than copied.
+    pub fn into_columns(self) -> TicketColumns {
         match self {
             TicketEvent::Created(e) => TicketColumns {
-                ticket_id: e.ticket_id.to_string(),
+                ticket_id: String::from(e.ticket_id),
                 channel: Some(e.channel.as_str().to_owned()),
-                customer_id: e.customer_id.as_ref().map(ToString::to_string),
-                project_id: e.project_id.as_ref().map(ToString::to_string),
-                queue_id: e.queue_id.as_ref().map(ToString::to_string),
+                customer_id: e.customer_id.map(String::from),
+                project_id: e.project_id.map(String::from),
+                queue_id: e.queue_id.map(String::from),
                 priority: e.priority.map(|p| p.as_str().to_owned()),
                 ..TicketColumns::default()
             },
             TicketEvent::StatusChanged(e) => TicketColumns {
-                ticket_id: e.ticket_id.to_string(),
-                project_id: e.project_id.as_ref().map(ToString::to_string),
+                ticket_id: String::from(e.ticket_id),
+                project_id: e.project_id.map(String::from),
                 status_from: Some(e.from.as_str().to_owned()),
                 status_to: Some(e.to.as_str().to_owned()),
-                workflow_status_from: e.from_workflow_status.clone(),
-                workflow_status_to: e.to_workflow_status.clone(),
+                workflow_status_from: e.from_workflow_status,
+                workflow_status_to: e.to_workflow_status,
                 ..TicketColumns::default()
             },
             TicketEvent::Assigned(e) => TicketColumns {
-                ticket_id: e.ticket_id.to_string(),
-                project_id: e.project_id.as_ref().map(ToString::to_string),
-                assignee_id: Some(e.assignee_id.to_string()),
-                previous_assignee_id: e.previous_assignee_id.as_ref().map(ToString::to_string),
-                queue_id: e.queue_id.as_ref().map(ToString::to_string),
+                ticket_id: String::from(e.ticket_id),
+                project_id: e.project_id.map(String::from),
+                assignee_id: Some(String::from(e.assignee_id)),
+                previous_assignee_id: e.previous_assignee_id.map(String::from),
+                queue_id: e.queue_id.map(String::from),
                 ..TicketColumns::default()
             },
             TicketEvent::Commented(e) => TicketColumns {
-                ticket_id: e.ticket_id.to_string(),
-                project_id: e.project_id.as_ref().map(ToString::to_string),
-                comment_id: Some(e.comment_id.to_string()),
+                ticket_id: String::from(e.ticket_id),
+                project_id: e.project_id.map(String::from),
+                comment_id: Some(String::from(e.comment_id)),
                 author_kind: Some(e.author.kind().to_owned()),
                 author_id: e.author.id().map(str::to_owned),
                 public: Some(e.public),
@@ -388,26 +394,26 @@ impl TicketEvent {
                 ..TicketColumns::default()
             },
             TicketEvent::AttachmentAdded(e) => TicketColumns {
-                ticket_id: e.ticket_id.to_string(),
-                project_id: e.project_id.as_ref().map(ToString::to_string),
-                attachment_id: Some(e.attachment_id.to_string()),
+                ticket_id: String::from(e.ticket_id),
+                project_id: e.project_id.map(String::from),
+                attachment_id: Some(String::from(e.attachment_id)),
                 author_kind: Some(e.author.kind().to_owned()),
                 author_id: e.author.id().map(str::to_owned),
                 public: Some(e.public),
-                content_type: Some(e.content_type.clone()),
+                content_type: Some(e.content_type),
                 size_bytes: Some(i64::try_from(e.size_bytes).unwrap_or(i64::MAX)),
                 ..TicketColumns::default()
             },
             TicketEvent::Closed(e) => TicketColumns {
-                ticket_id: e.ticket_id.to_string(),
-                project_id: e.project_id.as_ref().map(ToString::to_string),
-                reason: e.resolution.as_ref().map(ToString::to_string),
+                ticket_id: String::from(e.ticket_id),
+                project_id: e.project_id.map(String::from),
+                reason: e.resolution.map(String::from),
                 ..TicketColumns::default()
             },
             TicketEvent::Reopened(e) => TicketColumns {
-                ticket_id: e.ticket_id.to_string(),
-                project_id: e.project_id.as_ref().map(ToString::to_string),
-                reason: e.reason.as_ref().map(ToString::to_string),
+                ticket_id: String::from(e.ticket_id),
+                project_id: e.project_id.map(String::from),
+                reason: e.reason.map(String::from),
                 ..TicketColumns::default()
             },
         }

@@ -453,7 +453,7 @@ impl<L: EventLog + ?Sized> LakeWriter<L> {
             Ok(envelope) if envelope.family() == self.config.family => {
                 match cursor.route_event(offset) {
                     Route::Land => {
-                        self.rows.push(envelope.to_row());
+                        self.rows.push(envelope.into_row());
                         (record.value.len(), false)
                     }
                     Route::AlreadyLanded => (0, false),

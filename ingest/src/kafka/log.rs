@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use futures::FutureExt as _;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
@@ -523,22 +524,24 @@ impl EventLog for KafkaLog {
         let deadline = tokio::time::Instant::now() + limits.max_wait;
         loop {
             // Wait for the first record up to `max_wait`; after that, take only what the
-            // consumer has already fetched.
-            let wait_until = if batch.is_empty() {
-                deadline
+            // consumer has already fetched, without a timer or a clock reading per record.
+            let received = if batch.is_empty() {
+                tokio::time::timeout_at(deadline, reader.consumer.recv())
+                    .await
+                    .ok()
             } else {
-                tokio::time::Instant::now()
+                reader.consumer.recv().now_or_never()
             };
-            let message = match tokio::time::timeout_at(wait_until, reader.consumer.recv()).await {
-                Err(_) => break,
-                Ok(Ok(message)) => stored_record(&message),
-                Ok(Err(KafkaError::MessageConsumption(
+            let message = match received {
+                None => break,
+                Some(Ok(message)) => stored_record(&message),
+                Some(Err(KafkaError::MessageConsumption(
                     RDKafkaErrorCode::OffsetOutOfRange | RDKafkaErrorCode::AutoOffsetReset,
                 ))) => {
                     cursor.reset();
                     return Err(self.out_of_range(partition, from).await);
                 }
-                Ok(Err(error)) => {
+                Some(Err(error)) => {
                     cursor.reset();
                     return Err(broker(format!("read {partition}"))(error));
                 }

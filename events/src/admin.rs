@@ -231,11 +231,6 @@ fn version(version: u32) -> Option<i32> {
 }
 
 impl AdminEvent {
-    /// The event's values for its table, leaving the event as it is.
-    pub fn columns(&self) -> AdminColumns {
-        self.clone().into_columns()
-    }
-
     /// The event's values for the `admin` table, its text moved
     /// into them rather than copied.
     pub fn into_columns(self) -> AdminColumns {

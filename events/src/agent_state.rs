@@ -83,11 +83,6 @@ columns! {
 }
 
 impl AgentStateEvent {
-    /// The event's values for its table, leaving the event as it is.
-    pub fn columns(&self) -> AgentStateColumns {
-        self.clone().into_columns()
-    }
-
     /// The event's values for the `agent_state` table, its text moved
     /// into them rather than copied.
     pub fn into_columns(self) -> AgentStateColumns {

@@ -67,11 +67,6 @@ columns! {
 }
 
 impl AttendanceEvent {
-    /// The event's values for its table, leaving the event as it is.
-    pub fn columns(&self) -> AttendanceColumns {
-        self.clone().into_columns()
-    }
-
     /// The event's values for the `attendance` table, its text moved
     /// into them rather than copied.
     pub fn into_columns(self) -> AttendanceColumns {

@@ -275,11 +275,6 @@ columns! {
 }
 
 impl CallEvent {
-    /// The event's values for its table, leaving the event as it is.
-    pub fn columns(&self) -> CallColumns {
-        self.clone().into_columns()
-    }
-
     /// The event's values for the `calls` table, its text moved
     /// into them rather than copied.
     pub fn into_columns(self) -> CallColumns {

@@ -199,11 +199,6 @@ columns! {
 }
 
 impl CustomerEvent {
-    /// The event's values for its table, leaving the event as it is.
-    pub fn columns(&self) -> CustomerColumns {
-        self.clone().into_columns()
-    }
-
     /// The event's values for the `customers` table, its text moved
     /// into them rather than copied.
     pub fn into_columns(self) -> CustomerColumns {

@@ -176,11 +176,6 @@ columns! {
 }
 
 impl HrEvent {
-    /// The event's values for its table, leaving the event as it is.
-    pub fn columns(&self) -> HrColumns {
-        self.clone().into_columns()
-    }
-
     /// The event's values for the `hr` table, its text moved
     /// into them rather than copied.
     pub fn into_columns(self) -> HrColumns {

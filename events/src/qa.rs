@@ -125,11 +125,6 @@ columns! {
 }
 
 impl QaEvent {
-    /// The event's values for its table, leaving the event as it is.
-    pub fn columns(&self) -> QaColumns {
-        self.clone().into_columns()
-    }
-
     /// The event's values for the `qa` table, its text moved
     /// into them rather than copied.
     pub fn into_columns(self) -> QaColumns {

@@ -144,11 +144,6 @@ columns! {
 }
 
 impl ScheduleEvent {
-    /// The event's values for its table, leaving the event as it is.
-    pub fn columns(&self) -> ScheduleColumns {
-        self.clone().into_columns()
-    }
-
     /// The event's values for the `schedules` table, its text moved
     /// into them rather than copied.
     pub fn into_columns(self) -> ScheduleColumns {

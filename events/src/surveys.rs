@@ -168,11 +168,6 @@ columns! {
 }
 
 impl SurveyEvent {
-    /// The event's values for its table, leaving the event as it is.
-    pub fn columns(&self) -> SurveyColumns {
-        self.clone().into_columns()
-    }
-
     /// The event's values for the `surveys` table, its text moved
     /// into them rather than copied.
     pub fn into_columns(self) -> SurveyColumns {

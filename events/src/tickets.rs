@@ -348,11 +348,6 @@ columns! {
 }
 
 impl TicketEvent {
-    /// The event's values for its table, leaving the event as it is.
-    pub fn columns(&self) -> TicketColumns {
-        self.clone().into_columns()
-    }
-
     /// The event's values for the `tickets` table, its text moved
     /// into them rather than copied.
     pub fn into_columns(self) -> TicketColumns {

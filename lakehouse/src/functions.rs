@@ -190,6 +190,14 @@ fn is_key_type(data_type: &DataType) -> bool {
     )
 }
 
+/// The two arrays of a batch or of states: the values and their keys.
+fn value_and_key(values: &[ArrayRef]) -> Result<(&ArrayRef, &ArrayRef)> {
+    match values {
+        [value, key] => Ok((value, key)),
+        _ => internal_err!("arg_min/arg_max take two arrays, not {}", values.len()),
+    }
+}
+
 /// The keys of a batch as `i64` (a timestamp's or date's own number).
 fn keys_of(array: &ArrayRef) -> Result<Int64Array> {
     let keys = cast(array, &DataType::Int64)?;
@@ -215,9 +223,7 @@ impl GroupsAccumulator for ArgGroups {
         opt_filter: Option<&BooleanArray>,
         total_num_groups: usize,
     ) -> Result<()> {
-        let [value, key] = values else {
-            return internal_err!("arg_min/arg_max take two arrays, not {}", values.len());
-        };
+        let (value, key) = value_and_key(values)?;
         let keys = keys_of(key)?;
         self.keys.resize(total_num_groups, None);
         self.values.resize(total_num_groups);
@@ -261,9 +267,7 @@ impl GroupsAccumulator for ArgGroups {
         values: &[ArrayRef],
         opt_filter: Option<&BooleanArray>,
     ) -> Result<Vec<ArrayRef>> {
-        let [value, key] = values else {
-            return internal_err!("arg_min/arg_max take two arrays, not {}", values.len());
-        };
+        let (value, key) = value_and_key(values)?;
         let keys = keys_of(key)?;
         // A row the filter leaves out (false or null) becomes a state without a row.
         let keys = match opt_filter {
@@ -493,9 +497,7 @@ struct ArgRow {
 
 impl Accumulator for ArgRow {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        let [value, key] = values else {
-            return internal_err!("arg_min/arg_max take two arrays, not {}", values.len());
-        };
+        let (value, key) = value_and_key(values)?;
         let keys = keys_of(key)?;
         for row in 0..keys.len() {
             if keys.is_null(row) {

@@ -518,7 +518,7 @@ async fn flags_identities_and_history_of_a_customer() {
             .into_iter()
             .filter_map(|envelope| match &envelope.event {
                 Event::Customers(event) => {
-                    let columns = event.columns();
+                    let columns = event.clone().into_columns();
                     Some((
                         envelope.event.event_type().as_str().to_owned(),
                         columns.customer_id,

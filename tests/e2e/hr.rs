@@ -151,7 +151,7 @@ async fn hr_keeps_employees_contracts_and_absences_and_guards_personal_data() {
             .filter_map(|envelope| match &envelope.event {
                 tenet_events::Event::Hr(event) => Some((
                     envelope.event.event_type().as_str().to_owned(),
-                    event.columns().absence_status,
+                    event.clone().into_columns().absence_status,
                 )),
                 _ => None,
             })

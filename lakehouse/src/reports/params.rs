@@ -50,6 +50,31 @@ impl TimeZone {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The zone's offset east of UTC in seconds when it never changes: UTC itself, or an
+    /// offset such as `+02:00`, `-0330` or `+05` (the forms Arrow reads as fixed offsets).
+    /// `None` for IANA zones, whose offset is looked up per instant.
+    pub fn fixed_offset_seconds(&self) -> Option<i32> {
+        if matches!(self.0.as_str(), "UTC" | "Etc/UTC") {
+            return Some(0);
+        }
+        let bytes = self.0.as_bytes();
+        let digits = match bytes {
+            [_, h1, h2, b':', m1, m2] | [_, h1, h2, m1, m2] => [*h1, *h2, *m1, *m2],
+            [_, h1, h2] => [*h1, *h2, b'0', b'0'],
+            _ => return None,
+        };
+        if !digits.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let [h1, h2, m1, m2] = digits.map(|digit| i32::from(digit - b'0'));
+        let seconds = (h1 * 10 + h2) * 3600 + (m1 * 10 + m2) * 60;
+        match bytes[0] {
+            b'+' => Some(seconds),
+            b'-' => Some(-seconds),
+            _ => None,
+        }
+    }
 }
 
 impl FromStr for TimeZone {
@@ -545,6 +570,17 @@ impl Default for CallMetricOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_utc_and_offsets_are_fixed_zones() {
+        let offset = |text: &str| text.parse::<TimeZone>().unwrap().fixed_offset_seconds();
+        assert_eq!(offset("UTC"), Some(0));
+        assert_eq!(offset("+02:00"), Some(7_200));
+        assert_eq!(offset("-0330"), Some(-12_600));
+        assert_eq!(offset("+05"), Some(18_000));
+        assert_eq!(offset("Europe/Berlin"), None);
+        assert_eq!(offset("America/Sao_Paulo"), None);
+    }
 
     fn params(pairs: &[(&str, &str)]) -> Params {
         Params::from_pairs(pairs.iter().copied())

@@ -123,7 +123,6 @@ order by {group}"
     }
 }
 
-/// The SQL for the local wall-clock time in `tz` of the UTC timestamp `column`.
 /// The current instant as a UTC timestamp like the tables' `occurred_at`.
 pub(crate) const NOW_UTC: &str = "arrow_cast(now(), 'Timestamp(Microsecond, \"UTC\")')";
 
@@ -132,7 +131,21 @@ pub(crate) fn micros_sql(expr: &str) -> String {
     format!("cast(arrow_cast({expr}, 'Timestamp(Microsecond, None)') as bigint)")
 }
 
+/// The SQL for the local wall-clock time in `tz` of the UTC timestamp `column`.
+///
+/// A zone with a fixed offset (UTC, `+02:00`) shifts the microseconds by a constant; only a
+/// zone with daylight saving or a history of changes looks its offset up for every row.
 pub(crate) fn local_time_sql(column: &str, tz: &TimeZone) -> String {
+    if let Some(seconds) = tz.fixed_offset_seconds() {
+        let micros =
+            format!("arrow_cast(arrow_cast({column}, 'Timestamp(Microsecond, \"UTC\")'), 'Int64')");
+        let shifted = if seconds == 0 {
+            micros
+        } else {
+            format!("({micros} + {})", i64::from(seconds) * 1_000_000)
+        };
+        return format!("arrow_cast({shifted}, 'Timestamp(Microsecond, None)')");
+    }
     // `TimeZone` only admits characters that cannot leave the string literal.
     format!(
         "to_local_time(arrow_cast({column}, 'Timestamp(Microsecond, \"{}\")'))",
@@ -255,4 +268,70 @@ fn text_at(batch: &RecordBatch, name: &str, row: usize) -> Result<Option<String>
         }
     };
     Ok(Some(value))
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::array::TimestampMicrosecondArray;
+    use datafusion::prelude::SessionContext;
+
+    use super::*;
+
+    /// Each zone's local times, the way the reports compute them and by `to_local_time`.
+    async fn local_times(tz: &str) -> (Vec<Option<i64>>, Vec<Option<i64>>) {
+        let tz: TimeZone = tz.parse().unwrap();
+        let ctx = SessionContext::new();
+        // Around a daylight-saving change in Europe, a leap day, the epoch and a null.
+        let instants = "(arrow_cast(column1, 'Timestamp(Microsecond, \"UTC\")'))";
+        let rows =
+            "values (timestamp '2026-03-29 00:59:59.999999'), (timestamp '2026-03-29 01:00:00'),
+                    (timestamp '2028-02-29 23:30:00.5'), (timestamp '1970-01-01 00:00:00'),
+                    (timestamp '1969-12-31 23:59:59'), (null)";
+        let sql = format!(
+            "select {} as local, to_local_time(arrow_cast(at, 'Timestamp(Microsecond, \"{}\")')) as converted
+             from (select {instants} as at from ({rows}))",
+            local_time_sql("at", &tz),
+            tz.as_str()
+        );
+        let batches = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
+        let column = |index: usize| -> Vec<Option<i64>> {
+            batches
+                .iter()
+                .flat_map(|batch| {
+                    let array = batch.column(index);
+                    assert_eq!(
+                        array.data_type(),
+                        &DataType::Timestamp(TimeUnit::Microsecond, None)
+                    );
+                    let array = array
+                        .as_any()
+                        .downcast_ref::<TimestampMicrosecondArray>()
+                        .unwrap();
+                    array.iter().collect::<Vec<_>>()
+                })
+                .collect()
+        };
+        (column(0), column(1))
+    }
+
+    #[tokio::test]
+    async fn fixed_offsets_shift_exactly_as_to_local_time_converts() {
+        for tz in [
+            "UTC", "Etc/UTC", "+00:00", "+05:30", "-0330", "+05", "-12:00",
+        ] {
+            let (shifted, converted) = local_times(tz).await;
+            assert_eq!(shifted, converted, "{tz}");
+            assert_eq!(shifted.len(), 6, "{tz}");
+            assert_eq!(shifted[5], None, "{tz}");
+        }
+    }
+
+    #[tokio::test]
+    async fn zones_with_daylight_saving_keep_their_per_row_lookup() {
+        let (local, converted) = local_times("Europe/Berlin").await;
+        assert_eq!(local, converted);
+        // One microsecond before 01:00 UTC it is 01:59:59.999999 CET; at 01:00 UTC, 03:00 CEST.
+        let hour = 3_600_000_000_i64;
+        assert_eq!(local[1].unwrap() - local[0].unwrap(), hour + 1);
+    }
 }

@@ -29,6 +29,7 @@ use tenet_lakehouse::deltalake::arrow::array::{
     ArrayRef, Date32Builder, Int32Builder, Int64Builder, RecordBatch, StringBuilder,
     TimestampMicrosecondBuilder, new_null_array,
 };
+use tenet_lakehouse::deltalake::arrow::util::pretty::pretty_format_batches;
 use tenet_lakehouse::deltalake::writer::{DeltaWriter as _, RecordBatchWriter};
 use tenet_lakehouse::reports::{self, Params};
 use tenet_lakehouse::{Lake, LakeReader, LakeTable, ReaderConfig, Scope};
@@ -48,6 +49,8 @@ pub struct ReportBench {
     pub reuse: bool,
     /// The Python interpreter with DuckDB.
     pub python: String,
+    /// Print (a)'s plan with each step's metrics (EXPLAIN ANALYZE) to standard error.
+    pub explain: bool,
 }
 
 /// The figures of one run.
@@ -139,6 +142,18 @@ pub async fn run(bench: ReportBench) -> anyhow::Result<BenchFigures> {
         Ok(batches.iter().map(RecordBatch::num_rows).sum())
     })
     .await?;
+    if bench.explain {
+        let planned = report.plan(Params::from_pairs(params))?;
+        let session = reader.session(&scope).await?;
+        let batches = session
+            .context()
+            .sql(&format!("explain analyze {}", planned.sql))
+            .await?
+            .with_param_values(planned.values)?
+            .collect()
+            .await?;
+        eprintln!("{}", pretty_format_batches(&batches)?);
+    }
     let (b_times, b_rows) = time_runs(bench.runs, || async {
         let ctx = reader.platform_session().await?;
         let batches = ctx.sql(DAILY_SUMMARY_SQL).await?.collect().await?;

@@ -19,9 +19,9 @@ use tenet_forecast::cli::{
 };
 use uuid::Uuid;
 
-// Reports build hash tables of hundreds of thousands of groups and the lake writer allocates
-// per event; mimalloc keeps freed memory for reuse per thread instead of handing large blocks
-// back to the kernel and faulting them in again on the next query.
+// Reports build hash tables of hundreds of thousands of groups; mimalloc keeps freed memory
+// for reuse instead of handing large blocks back to the kernel and faulting them in again on
+// the next query.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -126,9 +126,11 @@ order by {group}"
 /// The current instant as a UTC timestamp like the tables' `occurred_at`.
 pub(crate) const NOW_UTC: &str = "arrow_cast(now(), 'Timestamp(Microsecond, \"UTC\")')";
 
-/// The microseconds since the epoch of a timestamp expression, as a 64-bit integer.
+/// The microseconds since the epoch of a timestamp expression, as a 64-bit integer. The cast
+/// goes through UTC, which keeps the instant; a cast to a zone-less timestamp would look a
+/// zone's offset up for every row.
 pub(crate) fn micros_sql(expr: &str) -> String {
-    format!("cast(arrow_cast({expr}, 'Timestamp(Microsecond, None)') as bigint)")
+    format!("arrow_cast(arrow_cast({expr}, 'Timestamp(Microsecond, \"UTC\")'), 'Int64')")
 }
 
 /// The SQL for the local wall-clock time in `tz` of the UTC timestamp `column`.
@@ -137,8 +139,7 @@ pub(crate) fn micros_sql(expr: &str) -> String {
 /// zone with daylight saving or a history of changes looks its offset up for every row.
 pub(crate) fn local_time_sql(column: &str, tz: &TimeZone) -> String {
     if let Some(seconds) = tz.fixed_offset_seconds() {
-        let micros =
-            format!("arrow_cast(arrow_cast({column}, 'Timestamp(Microsecond, \"UTC\")'), 'Int64')");
+        let micros = micros_sql(column);
         let shifted = if seconds == 0 {
             micros
         } else {

@@ -307,7 +307,7 @@ impl Application {
             .clone()
             .map(|log| log as Arc<dyn EventLog>)
             .or(gateway_log);
-        let reader = crate::reports::reader(open_lake(&settings.data.dir)?)?;
+        let reader = crate::reports::reader(open_lake(&settings.data.dir)?, &settings.reports)?;
         let router = router(
             &settings,
             &database,

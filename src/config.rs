@@ -44,6 +44,8 @@ pub struct Settings {
     pub attachments: AttachmentSettings,
     /// The watch on tickets' SLA clocks.
     pub sla: SlaSettings,
+    /// Reports, exports and ad-hoc SQL over the lake.
+    pub reports: ReportSettings,
 }
 
 /// `[http]`: the listener every HTTP target serves on.
@@ -153,6 +155,40 @@ impl Default for SlaSettings {
     fn default() -> Self {
         Self {
             sweep_interval: Duration::from_secs(30),
+        }
+    }
+}
+
+/// `[reports]`: the memory of reports, exports and ad-hoc SQL over the lake.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportSettings {
+    /// The memory the aggregated reports and ad-hoc queries running at once may hold together; a report that
+    /// needs more fails with an error naming the largest consumers.
+    pub memory_limit_bytes: usize,
+    /// The memory the listings running at once (detail reports and exports with a row per
+    /// contact) may hold together; their sorts and aggregations spill to
+    /// temporary files past their share of it.
+    pub listing_memory_limit_bytes: usize,
+}
+
+impl Default for ReportSettings {
+    fn default() -> Self {
+        let reader = tenet_lakehouse::ReaderConfig::default();
+        Self {
+            memory_limit_bytes: reader.memory_limit_bytes,
+            listing_memory_limit_bytes: reader.listing_memory_limit_bytes,
+        }
+    }
+}
+
+impl ReportSettings {
+    /// How the lake is read with these limits.
+    pub fn reader_config(&self) -> tenet_lakehouse::ReaderConfig {
+        tenet_lakehouse::ReaderConfig {
+            memory_limit_bytes: self.memory_limit_bytes,
+            listing_memory_limit_bytes: self.listing_memory_limit_bytes,
+            ..tenet_lakehouse::ReaderConfig::default()
         }
     }
 }

@@ -371,6 +371,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 params,
                 format,
                 out,
+                reader: settings.reports.reader_config(),
             };
             let written =
                 tenet::reports::export(app::open_lake(&settings.data.dir)?, request).await?;

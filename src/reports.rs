@@ -20,6 +20,8 @@ use tenet_events::{Actor, Role, TenantId};
 use tenet_lakehouse::export::{Format, encode};
 use tenet_lakehouse::reports::{self, Params};
 use tenet_lakehouse::{Lake, LakeReader, ReaderConfig, Scope};
+
+use crate::config::ReportSettings;
 use tenet_ops_api::rbac::{self, Action};
 use tenet_ops_api::{ApiError, Database};
 
@@ -100,8 +102,8 @@ pub async fn scope_of(
 /// # Errors
 ///
 /// When the DataFusion runtime cannot be built.
-pub fn reader(lake: Lake) -> anyhow::Result<Arc<LakeReader>> {
-    Ok(Arc::new(LakeReader::new(lake, ReaderConfig::default())?))
+pub fn reader(lake: Lake, settings: &ReportSettings) -> anyhow::Result<Arc<LakeReader>> {
+    Ok(Arc::new(LakeReader::new(lake, settings.reader_config())?))
 }
 
 /// `tenet export`: one report of one tenant from a data directory's lake.
@@ -117,6 +119,8 @@ pub struct ExportRequest {
     pub format: Format,
     /// Where to write; standard output when absent.
     pub out: Option<PathBuf>,
+    /// How the lake is read, with the memory the export may use.
+    pub reader: ReaderConfig,
 }
 
 /// Runs an export, streaming the rows to the output as they are computed. Returns the
@@ -139,8 +143,13 @@ pub async fn export(lake: Lake, request: ExportRequest) -> anyhow::Result<u64> {
         )
     })?;
     let planned = report.plan(Params::from_pairs(request.params))?;
-    let reader = LakeReader::new(lake, ReaderConfig::default())?;
-    let session = reader.session(&Scope::tenant(request.tenant)).await?;
+    let reader = LakeReader::new(lake, request.reader)?;
+    let session = reader
+        .session_for(
+            &Scope::tenant(request.tenant),
+            report.definition().workload(),
+        )
+        .await?;
     let rows = reports::run(&session, planned).await?;
     let mut chunks = encode(rows, request.format).boxed();
     let mut out: Box<dyn std::io::Write + Send> = match &request.out {

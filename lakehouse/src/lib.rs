@@ -25,6 +25,7 @@
 pub mod compaction;
 pub mod export;
 pub mod functions;
+pub mod memory;
 pub mod reports;
 pub mod routes;
 pub mod scope;
@@ -35,5 +36,5 @@ pub mod vacuum;
 
 pub use deltalake;
 pub use scope::{Scope, ScopedTable};
-pub use session::{LakeReader, ReadError, ReaderConfig, ScopedSession};
+pub use session::{LakeReader, ReadError, ReaderConfig, ScopedSession, Workload};
 pub use tables::{DEAD_LETTERS, Lake, LakeTable, TableError};

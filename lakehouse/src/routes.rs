@@ -168,7 +168,10 @@ async fn run(
     );
     let format = params.take_parsed("format", Format::Json)?;
     let planned = report.plan(params)?;
-    let session = state.reader.session(&scope).await?;
+    let session = state
+        .reader
+        .session_for(&scope, report.definition().workload())
+        .await?;
     let rows = reports::run(&session, planned).await?;
     stream_rows(rows, format, report.definition().name).await
 }

@@ -34,7 +34,7 @@ pub use params::{
 };
 pub use query::{DrillDown, Query};
 
-use crate::session::{ReadError, ScopedSession};
+use crate::session::{ReadError, ScopedSession, Workload};
 
 /// Whether a report aggregates or lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -112,6 +112,18 @@ pub struct Definition {
     pub parameters: &'static [ParamDoc],
     /// Its output columns, in order.
     pub columns: &'static [ColumnDoc],
+}
+
+impl Definition {
+    /// How the report's queries share memory: aggregated reports as
+    /// [`Workload::Aggregate`], detail listings, which can be as long as the data, as
+    /// [`Workload::Listing`].
+    pub fn workload(&self) -> Workload {
+        match self.grain {
+            Grain::Aggregate => Workload::Aggregate,
+            Grain::Detail => Workload::Listing,
+        }
+    }
 }
 
 /// A named report.

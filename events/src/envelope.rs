@@ -136,18 +136,7 @@ impl Envelope {
             event_date: Date32(self.occurred_at.unix_days()),
         }
         .push_cells(&mut cells);
-        match self.event {
-            Event::Calls(event) => event.into_columns().push_cells(&mut cells),
-            Event::Tickets(event) => event.into_columns().push_cells(&mut cells),
-            Event::AgentState(event) => event.into_columns().push_cells(&mut cells),
-            Event::Attendance(event) => event.into_columns().push_cells(&mut cells),
-            Event::Surveys(event) => event.into_columns().push_cells(&mut cells),
-            Event::Qa(event) => event.into_columns().push_cells(&mut cells),
-            Event::Customers(event) => event.into_columns().push_cells(&mut cells),
-            Event::Hr(event) => event.into_columns().push_cells(&mut cells),
-            Event::Schedules(event) => event.into_columns().push_cells(&mut cells),
-            Event::Admin(event) => event.into_columns().push_cells(&mut cells),
-        }
+        self.event.push_cells(&mut cells);
         Row::new(family, cells)
     }
 }

@@ -29,6 +29,7 @@ use crate::hr::{
     AbsenceDecided, AbsenceRequested, ContractAdded, EmployeeAdded, EmployeeChanged, HrEvent,
 };
 use crate::qa::{QaEvaluated, QaEvent};
+use crate::row::CellSink;
 use crate::schedules::{ActivityScheduled, ScheduleEvent, SchedulePublished};
 use crate::surveys::{SurveyAnswered, SurveyEvent};
 use crate::tickets::{
@@ -211,6 +212,23 @@ impl Event {
     /// The family (topic and lake table) the event belongs to.
     pub fn family(&self) -> EventFamily {
         self.event_type().family()
+    }
+
+    /// Hands the values of the family's payload columns (those after the header every event
+    /// table starts with) to `cells`, in schema order, moving the event's text into them.
+    pub fn push_cells(self, cells: &mut impl CellSink) {
+        match self {
+            Event::Calls(event) => event.into_columns().push_cells(cells),
+            Event::Tickets(event) => event.into_columns().push_cells(cells),
+            Event::AgentState(event) => event.into_columns().push_cells(cells),
+            Event::Attendance(event) => event.into_columns().push_cells(cells),
+            Event::Surveys(event) => event.into_columns().push_cells(cells),
+            Event::Qa(event) => event.into_columns().push_cells(cells),
+            Event::Customers(event) => event.into_columns().push_cells(cells),
+            Event::Hr(event) => event.into_columns().push_cells(cells),
+            Event::Schedules(event) => event.into_columns().push_cells(cells),
+            Event::Admin(event) => event.into_columns().push_cells(cells),
+        }
     }
 }
 

@@ -137,6 +137,20 @@ impl<T: ColumnValue> ColumnValue for Option<T> {
     }
 }
 
+/// Where a row's values go, one after the other in schema order: a `Vec<Cell>` for a
+/// [`Row`], or the lake writer's column builders, which take each value without a row
+/// between them.
+pub trait CellSink {
+    /// Takes the next value.
+    fn push_cell(&mut self, cell: Cell);
+}
+
+impl CellSink for Vec<Cell> {
+    fn push_cell(&mut self, cell: Cell) {
+        self.push(cell);
+    }
+}
+
 /// Declares a struct whose fields are lake columns, with `fields()` giving their Arrow fields
 /// and `push_cells()` their values, both in declaration order.
 macro_rules! columns {
@@ -164,9 +178,9 @@ macro_rules! columns {
                 )*]
             }
 
-            /// Appends the values of these columns to `cells`, in row order.
-            pub fn push_cells(self, cells: &mut Vec<$crate::row::Cell>) {
-                $( cells.push($crate::row::ColumnValue::into_cell(self.$field)); )*
+            /// Hands the values of these columns to `cells`, in row order.
+            pub fn push_cells(self, cells: &mut impl $crate::row::CellSink) {
+                $( cells.push_cell($crate::row::ColumnValue::into_cell(self.$field)); )*
             }
         }
     };

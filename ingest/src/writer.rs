@@ -34,9 +34,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tenet_events::{Envelope, EventFamily, Row};
+use tenet_events::{Envelope, EventFamily};
 use tenet_lakehouse::deltalake::arrow::array::RecordBatch;
-use tenet_lakehouse::deltalake::arrow::datatypes::SchemaRef;
 use tenet_lakehouse::deltalake::kernel::Transaction;
 use tenet_lakehouse::deltalake::kernel::transaction::CommitProperties;
 use tenet_lakehouse::deltalake::writer::{DeltaWriter as _, RecordBatchWriter};
@@ -55,7 +54,7 @@ use crate::log::{
     EventLog, GroupId, LogError, Offset, ReadLimits, StoredRecord, TopicName, TopicPartition,
 };
 use assignment::{Rebalance, plan};
-use batch::{BatchError, build_batch, sort_by_tenant};
+use batch::{BatchError, EventBuffer};
 use offsets::{offset_of_version, version_of_offset};
 
 /// The consumer group the lake writers commit their log offsets under (for lag only).
@@ -167,11 +166,10 @@ pub struct LakeWriter<L: EventLog + ?Sized> {
     log: Arc<L>,
     config: LakeWriterConfig,
     topic: TopicName,
-    schema: SchemaRef,
     events: DeltaTable,
     dead_letters: DeltaTable,
     book: OffsetBook,
-    rows: Vec<Row>,
+    buffer: EventBuffer,
     letters: Vec<DeadLetter>,
     window: FlushWindow,
     log_commits: Vec<(u32, Offset)>,
@@ -216,12 +214,11 @@ impl<L: EventLog + ?Sized> LakeWriter<L> {
         let mut writer = Self {
             log,
             topic: config.topic.clone(),
-            schema: config.family.arrow_schema(),
+            buffer: EventBuffer::new(config.family.arrow_schema())?,
             config,
             events,
             dead_letters,
             book: OffsetBook::default(),
-            rows: Vec::new(),
             letters: Vec::new(),
             window: FlushWindow::default(),
             log_commits: Vec::new(),
@@ -378,13 +375,8 @@ impl<L: EventLog + ?Sized> LakeWriter<L> {
             warn!(topic = %self.topic, dead_letters, "records landed in the dead-letter table");
         }
 
-        let rows = self.rows.len();
-        let batch = if self.rows.is_empty() {
-            None
-        } else {
-            sort_by_tenant(&self.schema, &mut self.rows);
-            Some(build_batch(&self.schema, self.rows.iter().map(Row::cells))?)
-        };
+        let rows = self.buffer.len();
+        let batch = self.buffer.take_batch()?;
         let table = LakeTable::Events(self.config.family);
         let version = commit(&self.topic, &mut self.events, table, batch, &event_txns).await?;
         self.book.events_committed(&event_txns);
@@ -396,7 +388,6 @@ impl<L: EventLog + ?Sized> LakeWriter<L> {
             source: Box::new(DeltaTableError::generic("table version overflow")),
         })?;
 
-        self.rows.clear();
         self.letters.clear();
         self.window.reset();
         self.poisoned = false;
@@ -453,7 +444,7 @@ impl<L: EventLog + ?Sized> LakeWriter<L> {
             Ok(envelope) if envelope.family() == self.config.family => {
                 match cursor.route_event(offset) {
                     Route::Land => {
-                        self.rows.push(envelope.into_row());
+                        self.buffer.push(envelope);
                         (record.value.len(), false)
                     }
                     Route::AlreadyLanded => (0, false),
@@ -500,7 +491,7 @@ impl<L: EventLog + ?Sized> LakeWriter<L> {
                     "partitions moved to another writer; dropping the buffer and resuming from the lake"
                 );
                 self.book = OffsetBook::default();
-                self.rows.clear();
+                self.buffer.clear();
                 self.letters.clear();
                 self.window.reset();
                 self.log_commits.clear();

@@ -2,12 +2,14 @@
 
 use std::sync::Arc;
 
-use tenet_events::{Cell, Row, TenantId};
+use tenet_events::row::{CellSink, HeaderColumns};
+use tenet_events::{Cell, Envelope};
 use tenet_lakehouse::deltalake::arrow::array::{
     ArrayBuilder, ArrayRef, BinaryBuilder, BooleanBuilder, Date32Builder, Int16Builder,
     Int32Builder, Int64Builder, ListBuilder, RecordBatch, StringBuilder,
-    TimestampMicrosecondBuilder,
+    TimestampMicrosecondBuilder, UInt32Array,
 };
+use tenet_lakehouse::deltalake::arrow::compute::take_record_batch;
 use tenet_lakehouse::deltalake::arrow::datatypes::{DataType, FieldRef, SchemaRef, TimeUnit};
 use tenet_lakehouse::deltalake::arrow::error::ArrowError;
 
@@ -53,48 +55,222 @@ pub enum BatchError {
     Arrow(#[from] ArrowError),
 }
 
-/// Sorts event rows the way the lake stores them: by tenant, then by time, so Parquet
-/// row-group statistics prune a tenant's scan.
+/// The events a writer read since its last commit, already in Arrow builders.
 ///
-/// # Panics
-///
-/// When the schema has no `tenant_id` or `occurred_at` column (every event table has both).
-pub fn sort_by_tenant(schema: &SchemaRef, rows: &mut [Row]) {
-    let tenant = schema
-        .index_of("tenant_id")
-        .expect("event tables have tenant_id");
-    let time = schema
-        .index_of("occurred_at")
-        .expect("event tables have occurred_at");
-    // Each row's key is computed once, not at every comparison.
-    rows.sort_by_cached_key(|row| {
-        let time = match &row.cells()[time] {
-            Cell::TimestampMicros(micros) => *micros,
-            _ => i64::MIN,
-        };
-        (TenantKey::of(&row.cells()[tenant]), time)
-    });
+/// Each event goes into the builders as it is decoded: its header straight from the typed
+/// ids (no text made for them but the column's own), its payload as the cells of the family's
+/// columns, with no row in between. The lake stores rows sorted by tenant, then by time, so
+/// Parquet row-group statistics prune a tenant's scan; the buffer keeps each event's
+/// (tenant, time) key and puts the batch in that order once, when it is taken.
+pub struct EventBuffer {
+    schema: SchemaRef,
+    header: HeaderBuilders,
+    payload: Vec<ColumnBuilder>,
+    keys: Vec<(u128, i64)>,
+    error: Option<BatchError>,
 }
 
-/// A tenant id as it sorts: the id's text orders as its 128 bits do (lower-case hex digits at
-/// fixed places), so the bits stand in for it; text that is no id sorts after every id.
-#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum TenantKey {
-    Id(u128),
-    Text(String),
-    Missing,
+impl std::fmt::Debug for EventBuffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventBuffer")
+            .field("events", &self.keys.len())
+            .finish_non_exhaustive()
+    }
 }
 
-impl TenantKey {
-    fn of(cell: &Cell) -> Self {
-        match cell {
-            // Rows carry ids as `TenantId` writes them: lower-case and hyphenated.
-            Cell::Utf8(text) => match text.parse::<TenantId>() {
-                Ok(id) => Self::Id(id.as_uuid().as_u128()),
-                Err(_) => Self::Text(text.clone()),
-            },
-            _ => Self::Missing,
+/// The columns of the header every event table starts with (see [`HeaderColumns`]).
+const HEADER_COLUMNS: usize = 6;
+
+struct HeaderBuilders {
+    event_id: StringBuilder,
+    tenant_id: StringBuilder,
+    event_type: StringBuilder,
+    schema_version: Int32Builder,
+    occurred_at: TimestampMicrosecondBuilder,
+    event_date: Date32Builder,
+}
+
+impl HeaderBuilders {
+    fn new() -> Self {
+        Self {
+            event_id: StringBuilder::new(),
+            tenant_id: StringBuilder::new(),
+            event_type: StringBuilder::new(),
+            schema_version: Int32Builder::new(),
+            occurred_at: TimestampMicrosecondBuilder::new().with_timezone("UTC"),
+            event_date: Date32Builder::new(),
         }
+    }
+
+    fn push(&mut self, envelope: &Envelope) {
+        // Ids write their text form (as `to_string` would) into the column's buffer.
+        write_text(&mut self.event_id, &envelope.event_id);
+        write_text(&mut self.tenant_id, &envelope.tenant_id);
+        let event_type = envelope.event_type();
+        self.event_type.append_value(event_type.as_str());
+        self.schema_version
+            .append_value(event_type.schema_version().into());
+        self.occurred_at
+            .append_value(envelope.occurred_at.unix_micros());
+        self.event_date
+            .append_value(envelope.occurred_at.unix_days());
+    }
+
+    fn finish(&mut self) -> [ArrayRef; HEADER_COLUMNS] {
+        [
+            Arc::new(self.event_id.finish()),
+            Arc::new(self.tenant_id.finish()),
+            Arc::new(self.event_type.finish()),
+            Arc::new(self.schema_version.finish()),
+            Arc::new(self.occurred_at.finish()),
+            Arc::new(self.event_date.finish()),
+        ]
+    }
+}
+
+fn write_text(builder: &mut StringBuilder, value: &impl std::fmt::Display) {
+    use std::fmt::Write as _;
+    // Writing into a string builder cannot fail; the value ends at `append_value`.
+    let _ = write!(builder, "{value}");
+    builder.append_value("");
+}
+
+/// The payload builders of one event, taking its cells in column order.
+struct PayloadSink<'a> {
+    builders: &'a mut [ColumnBuilder],
+    fields: &'a [FieldRef],
+    next: usize,
+    error: &'a mut Option<BatchError>,
+}
+
+impl CellSink for PayloadSink<'_> {
+    fn push_cell(&mut self, cell: Cell) {
+        let pushed = match (self.builders.get_mut(self.next), self.fields.get(self.next)) {
+            (Some(builder), Some(field)) => builder.push(field, ValueRef::Cell(&cell)),
+            _ => Err(BatchError::Width {
+                expected: HEADER_COLUMNS + self.fields.len(),
+                found: HEADER_COLUMNS + self.next + 1,
+            }),
+        };
+        if let Err(error) = pushed {
+            self.error.get_or_insert(error);
+        }
+        self.next += 1;
+    }
+}
+
+impl EventBuffer {
+    /// An empty buffer for the table of `schema`, an event family's.
+    ///
+    /// # Errors
+    ///
+    /// [`BatchError::Type`] when the schema does not start with the event header or has a
+    /// column type the writer cannot build.
+    pub fn new(schema: SchemaRef) -> Result<Self, BatchError> {
+        let header = HeaderColumns::fields();
+        debug_assert_eq!(header.len(), HEADER_COLUMNS);
+        for (index, expected) in header.iter().enumerate() {
+            match schema.fields().get(index) {
+                Some(field) if field.as_ref() == expected => {}
+                found => {
+                    return Err(BatchError::Type {
+                        column: expected.name().clone(),
+                        data_type: expected.data_type().clone(),
+                        value: format!("the column at its place: {found:?}"),
+                    });
+                }
+            }
+        }
+        let payload = schema.fields()[header.len()..]
+            .iter()
+            .map(|field| ColumnBuilder::new(field, 0))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            schema,
+            header: HeaderBuilders::new(),
+            payload,
+            keys: Vec::new(),
+            error: None,
+        })
+    }
+
+    /// The events buffered.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether no event is buffered.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Appends `envelope`, an event of the buffer's family. A value that does not fit its
+    /// column (a defect of the event contract, not of the input) is reported by
+    /// [`EventBuffer::take_batch`].
+    pub fn push(&mut self, envelope: Envelope) {
+        self.keys.push((
+            envelope.tenant_id.as_uuid().as_u128(),
+            envelope.occurred_at.unix_micros(),
+        ));
+        self.header.push(&envelope);
+        let header = HEADER_COLUMNS;
+        let fields = &self.schema.fields()[header..];
+        let mut sink = PayloadSink {
+            builders: &mut self.payload,
+            fields,
+            next: 0,
+            error: &mut self.error,
+        };
+        envelope.event.push_cells(&mut sink);
+        let pushed = sink.next;
+        if pushed != fields.len() && self.error.is_none() {
+            self.error = Some(BatchError::Width {
+                expected: header + fields.len(),
+                found: header + pushed,
+            });
+        }
+    }
+
+    /// Drops every buffered event (and a value that did not fit), leaving the buffer empty.
+    pub fn clear(&mut self) {
+        self.header.finish();
+        self.payload.iter_mut().for_each(|builder| {
+            builder.finish();
+        });
+        self.keys.clear();
+        self.error = None;
+    }
+
+    /// The buffered events as one batch sorted by tenant, then by time (events with the same
+    /// key stay in the order they were read), leaving the buffer empty. `None` when it was.
+    ///
+    /// # Errors
+    ///
+    /// [`BatchError`] when an event did not fit the schema; the buffer must then be dropped.
+    pub fn take_batch(&mut self) -> Result<Option<RecordBatch>, BatchError> {
+        if let Some(error) = self.error.take() {
+            return Err(error);
+        }
+        if self.keys.is_empty() {
+            return Ok(None);
+        }
+        let mut columns: Vec<ArrayRef> = self.header.finish().into();
+        columns.extend(self.payload.iter_mut().map(ColumnBuilder::finish));
+        let batch = RecordBatch::try_new(self.schema.clone(), columns)?;
+        // Tenant ids are written lower-case at fixed places, so their text sorts as their bits;
+        // the row number breaks ties in the order the events were read.
+        let mut keyed: Vec<(u128, i64, u32)> = self
+            .keys
+            .drain(..)
+            .zip(0..)
+            .map(|((tenant, at), row)| (tenant, at, row))
+            .collect();
+        if keyed.is_sorted() {
+            return Ok(Some(batch));
+        }
+        keyed.sort_unstable();
+        let order: UInt32Array = keyed.into_iter().map(|(_, _, row)| row).collect();
+        Ok(Some(take_record_batch(&batch, &order)?))
     }
 }
 
@@ -126,7 +302,7 @@ where
             builder.push(field, value.as_value())?;
         }
     }
-    let columns: Vec<ArrayRef> = builders.into_iter().map(ColumnBuilder::finish).collect();
+    let columns: Vec<ArrayRef> = builders.iter_mut().map(ColumnBuilder::finish).collect();
     Ok(RecordBatch::try_new(schema.clone(), columns)?)
 }
 
@@ -248,23 +424,24 @@ impl ColumnBuilder {
         }
     }
 
-    fn finish(self) -> ArrayRef {
+    fn finish(&mut self) -> ArrayRef {
         match self {
-            Self::Boolean(mut b) => Arc::new(b.finish()),
-            Self::Int16(mut b) => Arc::new(b.finish()),
-            Self::Int32(mut b) => Arc::new(b.finish()),
-            Self::Int64(mut b) => Arc::new(b.finish()),
-            Self::Utf8(mut b) => Arc::new(b.finish()),
-            Self::Binary(mut b) => Arc::new(b.finish()),
-            Self::TimestampMicros(mut b) => Arc::new(b.finish()),
-            Self::Date32(mut b) => Arc::new(b.finish()),
-            Self::Utf8List(mut b) => ArrayBuilder::finish(&mut b),
+            Self::Boolean(b) => Arc::new(b.finish()),
+            Self::Int16(b) => Arc::new(b.finish()),
+            Self::Int32(b) => Arc::new(b.finish()),
+            Self::Int64(b) => Arc::new(b.finish()),
+            Self::Utf8(b) => Arc::new(b.finish()),
+            Self::Binary(b) => Arc::new(b.finish()),
+            Self::TimestampMicros(b) => Arc::new(b.finish()),
+            Self::Date32(b) => Arc::new(b.finish()),
+            Self::Utf8List(b) => ArrayBuilder::finish(b),
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use tenet_events::{EventFamily, EventId, Row, TenantId};
     use tenet_lakehouse::deltalake::arrow::array::{Array, AsArray};
     use tenet_lakehouse::deltalake::arrow::datatypes::{Field, Int64Type, Schema};
 
@@ -296,43 +473,70 @@ mod tests {
         ]
     }
 
-    #[test]
-    fn event_rows_sort_by_the_text_of_their_tenant_then_by_time() {
-        use tenet_events::calls::CallHeld;
-        use tenet_events::ids::{AgentId, CallId};
-        use tenet_events::{Envelope, EventFamily, OccurredAt};
-
-        // Ids made in one millisecond share their leading digits and differ further on.
+    /// Every documented event of `family`, many times over: under 40 tenants made in one
+    /// millisecond (they share their leading digits and differ further on), at times that
+    /// repeat, so the sort's ties and its tenant order both matter.
+    fn documented_events(family: EventFamily) -> Vec<Envelope> {
         let tenants: Vec<TenantId> = (0..40).map(|_| TenantId::generate()).collect();
-        let mut rows: Vec<Row> = (0..400_usize)
-            .map(|n| {
-                let at = format!("2026-04-12T09:{:02}:{:02}Z", (n * 7) % 60, (n * 13) % 60);
-                Envelope::new(
-                    tenants[(n * 17) % tenants.len()],
-                    OccurredAt::parse(&at).unwrap(),
-                    CallHeld {
-                        call_id: CallId::parse(format!("1712945010.{n}")).unwrap(),
-                        agent_id: AgentId::parse("1001").unwrap(),
-                    },
-                )
-                .to_row()
+        let examples: Vec<serde_json::Value> = include_str!("../../../docs/events.md")
+            .split("```json\n")
+            .skip(1)
+            .map(|rest| serde_json::from_str(rest.split("\n```").next().unwrap()).unwrap())
+            .filter(|example: &serde_json::Value| {
+                Envelope::from_json(example.to_string().as_bytes())
+                    .unwrap()
+                    .family()
+                    == family
             })
             .collect();
-        let schema = EventFamily::Calls.arrow_schema();
-        let (tenant, time) = (
-            schema.index_of("tenant_id").unwrap(),
-            schema.index_of("occurred_at").unwrap(),
-        );
-        let key = |row: &Row| match (&row.cells()[tenant], &row.cells()[time]) {
-            (Cell::Utf8(tenant), Cell::TimestampMicros(at)) => (tenant.clone(), *at),
-            other => panic!("{other:?}"),
-        };
-        let mut expected: Vec<(String, i64)> = rows.iter().map(key).collect();
-        expected.sort();
+        assert!(!examples.is_empty(), "{family:?} has documented events");
+        (0..300_usize)
+            .map(|n| {
+                let mut event = examples[n % examples.len()].clone();
+                event["event_id"] = EventId::generate().to_string().into();
+                event["tenant_id"] = tenants[(n * 17) % tenants.len()].to_string().into();
+                event["occurred_at"] =
+                    format!("2026-04-12T09:{:02}:{:02}Z", (n * 7) % 60, (n * 13) % 5).into();
+                Envelope::from_json(event.to_string().as_bytes()).unwrap()
+            })
+            .collect()
+    }
 
-        sort_by_tenant(&schema, &mut rows);
+    #[test]
+    fn buffered_events_equal_their_rows_sorted_by_tenant_text_then_time() {
+        for family in EventFamily::ALL {
+            let events = documented_events(family);
+            let schema = family.arrow_schema();
+            let mut rows: Vec<Row> = events.iter().map(Envelope::to_row).collect();
+            let (tenant, time) = (
+                schema.index_of("tenant_id").unwrap(),
+                schema.index_of("occurred_at").unwrap(),
+            );
+            // The order the lake promises, by the ids' text: a stable sort keeps ties in the
+            // order the events were read.
+            rows.sort_by_key(|row| match (&row.cells()[tenant], &row.cells()[time]) {
+                (Cell::Utf8(tenant), Cell::TimestampMicros(at)) => (tenant.clone(), *at),
+                other => panic!("{other:?}"),
+            });
+            let expected = build_batch(&schema, rows.iter().map(Row::cells)).unwrap();
 
-        assert_eq!(rows.iter().map(key).collect::<Vec<_>>(), expected);
+            let mut buffer = EventBuffer::new(schema.clone()).unwrap();
+            for event in events {
+                buffer.push(event);
+            }
+            assert_eq!(buffer.len(), 300);
+            let batch = buffer.take_batch().unwrap().unwrap();
+
+            assert_eq!(batch, expected, "{family:?}");
+            assert!(buffer.is_empty());
+            assert!(buffer.take_batch().unwrap().is_none());
+        }
+    }
+
+    #[test]
+    fn a_buffer_refuses_a_schema_without_the_event_header() {
+        let error = EventBuffer::new(schema()).unwrap_err();
+        assert!(matches!(error, BatchError::Type { ref column, .. } if column == "event_id"));
     }
 
     #[test]

@@ -37,7 +37,7 @@ fn call_lines(tenant: &str, n: u64, out: &mut String) {
     let wait = (n * 7) % 90;
     let talk = 60 + (n * 13) % 600;
     let ended = arrived + chrono::Duration::seconds((wait + talk + 30) as i64);
-    let answered = n % 9 != 0;
+    let answered = !n.is_multiple_of(9);
     let call = format!("call-{n:07}");
     let queue = format!("q{}", n % 4);
     for (kind, at, fields) in [

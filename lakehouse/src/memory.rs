@@ -22,6 +22,11 @@ use datafusion::execution::memory_pool::{
 /// beyond what non-spilling operators hold, if that is more) in equal parts, each reservation
 /// within its operator's share. Operators that cannot spill take what is free, first come,
 /// first served.
+///
+/// As in `FairSpillPool`, shares are checked per reservation, not against the total: an
+/// operator that registers late gets its share at once, while those that grew before it
+/// spill down to their smaller shares the next time they ask. Until they have, the pool can
+/// hold more than its size by up to a share.
 #[derive(Debug)]
 pub struct ListingPool {
     size: usize,

@@ -184,10 +184,12 @@ async fn a_listing_larger_than_its_memory_spills_and_streams_every_call_in_order
     assert_eq!(last.unwrap().1, format!("call-{:07}", CALLS - 1));
     // The rows did not fit: the sort handed them out of files on disk.
     assert!(most_spill_files > 0, "nothing was spilled");
-    // The pool held the query to its limit, and the query used it.
+    // The pool held the query to about its limit, and the query used it. A spilling operator
+    // that starts late gets its share while the others spill down to theirs, so the pool may
+    // pass its size by a share for a moment (see `ListingPool`); a quarter is more than one.
     let peak = reader.listing_peak_bytes();
     println!("peak of the listing pool: {} KiB", peak >> 10);
-    assert!(peak <= LISTING_MEMORY, "peak {peak}");
+    assert!(peak <= LISTING_MEMORY + LISTING_MEMORY / 4, "peak {peak}");
     assert!(peak > LISTING_MEMORY / 2, "peak {peak}");
     // The spill files are gone with the query.
     drop(rows);

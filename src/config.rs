@@ -163,12 +163,12 @@ impl Default for SlaSettings {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ReportSettings {
-    /// The memory the aggregated reports and ad-hoc queries running at once may hold together; a report that
-    /// needs more fails with an error naming the largest consumers.
+    /// The memory the aggregated reports and ad-hoc queries running at once may hold
+    /// together; a query that needs more fails with an error naming the largest consumers.
     pub memory_limit_bytes: usize,
     /// The memory the listings running at once (detail reports and exports with a row per
-    /// contact) may hold together; their sorts and aggregations spill to
-    /// temporary files past their share of it.
+    /// contact) may hold together; their sorts and aggregations spill to temporary files
+    /// past their share of it.
     pub listing_memory_limit_bytes: usize,
 }
 

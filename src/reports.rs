@@ -20,10 +20,10 @@ use tenet_events::{Actor, Role, TenantId};
 use tenet_lakehouse::export::{Format, encode};
 use tenet_lakehouse::reports::{self, Params};
 use tenet_lakehouse::{Lake, LakeReader, ReaderConfig, Scope};
-
-use crate::config::ReportSettings;
 use tenet_ops_api::rbac::{self, Action};
 use tenet_ops_api::{ApiError, Database};
+
+use crate::config::ReportSettings;
 
 /// What the scope middleware needs.
 #[derive(Clone)]

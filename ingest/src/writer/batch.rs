@@ -181,7 +181,7 @@ impl EventBuffer {
                 }
             }
         }
-        let payload = schema.fields()[header.len()..]
+        let payload = schema.fields()[HEADER_COLUMNS..]
             .iter()
             .map(|field| ColumnBuilder::new(field, 0))
             .collect::<Result<_, _>>()?;
@@ -213,8 +213,7 @@ impl EventBuffer {
             envelope.occurred_at.unix_micros(),
         ));
         self.header.push(&envelope);
-        let header = HEADER_COLUMNS;
-        let fields = &self.schema.fields()[header..];
+        let fields = &self.schema.fields()[HEADER_COLUMNS..];
         let mut sink = PayloadSink {
             builders: &mut self.payload,
             fields,
@@ -225,8 +224,8 @@ impl EventBuffer {
         let pushed = sink.next;
         if pushed != fields.len() && self.error.is_none() {
             self.error = Some(BatchError::Width {
-                expected: header + fields.len(),
-                found: header + pushed,
+                expected: HEADER_COLUMNS + fields.len(),
+                found: HEADER_COLUMNS + pushed,
             });
         }
     }

@@ -60,12 +60,29 @@ fn bad_payloads() -> Vec<(Vec<u8>, &'static str)> {
         "schema_version": 1,
         "data": {}
     });
+    let valid = || {
+        serde_json::to_value(call_event(
+            TenantId::generate(),
+            "2026-04-12T23:20:50.520Z",
+            7,
+        ))
+        .unwrap()
+    };
+    let mut no_tenant = valid();
+    no_tenant.as_object_mut().unwrap().remove("tenant_id");
+    let mut wrong_type = valid();
+    wrong_type["data"]["call_id"] = serde_json::json!(1_712_945_010);
+    let mut oversized = valid();
+    oversized["data"]["agent_id"] = "1".repeat(70 * 1024).into();
     vec![
         (b"{not json".to_vec(), "malformed_json"),
         (b"[1, 2]".to_vec(), "not_an_object"),
         (vec![0xff, 0xfe, 0x00], "malformed_json"),
         (serde_json::to_vec(&ticket).unwrap(), "unknown_type"),
         (b"{}".to_vec(), "missing_field"),
+        (serde_json::to_vec(&no_tenant).unwrap(), "missing_field"),
+        (serde_json::to_vec(&wrong_type).unwrap(), "invalid_field"),
+        (serde_json::to_vec(&oversized).unwrap(), "too_large"),
     ]
 }
 

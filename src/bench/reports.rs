@@ -49,7 +49,8 @@ pub struct ReportBench {
     pub reuse: bool,
     /// The Python interpreter with DuckDB.
     pub python: String,
-    /// Print (a)'s plan with each step's metrics (EXPLAIN ANALYZE) to standard error.
+    /// Print (a)'s phases (session, planning, execution) and its plan with each step's
+    /// metrics (EXPLAIN ANALYZE) to standard error.
     pub explain: bool,
 }
 
@@ -143,6 +144,10 @@ pub async fn run(bench: ReportBench) -> anyhow::Result<BenchFigures> {
     })
     .await?;
     if bench.explain {
+        eprintln!(
+            "{}",
+            phases(&reader, &scope, report, &params, bench.runs).await?
+        );
         let planned = report.plan(Params::from_pairs(params))?;
         let session = reader.session(&scope).await?;
         let batches = session
@@ -204,6 +209,43 @@ pub async fn run(bench: ReportBench) -> anyhow::Result<BenchFigures> {
         ratio: (tenet_ms.0 / duck_a, tenet_ms.1 / duck_b),
         duckdb,
     })
+}
+
+/// Where (a)'s time goes outside the operators: the medians of `runs` runs of opening the
+/// scoped session, planning (SQL to a physical plan) and executing to the last batch.
+async fn phases(
+    reader: &LakeReader,
+    scope: &Scope,
+    report: &dyn reports::Report,
+    params: &[(&str, &str)],
+    runs: usize,
+) -> anyhow::Result<String> {
+    let (mut session_ms, mut plan_ms, mut execute_ms) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs.max(1) {
+        let started = Instant::now();
+        let session = reader.session(scope).await?;
+        let opened = Instant::now();
+        let planned = report.plan(Params::from_pairs(params.iter().copied()))?;
+        let frame = session
+            .context()
+            .sql(&planned.sql)
+            .await?
+            .with_param_values(planned.values)?;
+        let stream = frame.execute_stream().await?;
+        let ready = Instant::now();
+        let _: Vec<RecordBatch> = stream.try_collect().await?;
+        let done = Instant::now();
+        session_ms.push((opened - started).as_secs_f64() * 1000.0);
+        plan_ms.push((ready - opened).as_secs_f64() * 1000.0);
+        execute_ms.push((done - ready).as_secs_f64() * 1000.0);
+    }
+    Ok(format!(
+        "(a) phases, medians of {} runs: session {:.1} ms, planning {:.1} ms, execution {:.1} ms",
+        runs.max(1),
+        super::median(session_ms),
+        super::median(plan_ms),
+        super::median(execute_ms),
+    ))
 }
 
 /// One warm-up run, then `runs` timed ones; also the rows the last one returned.

@@ -6,6 +6,7 @@
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::util::pretty::pretty_format_batches;
+use datafusion::object_store::path::Path;
 use futures::TryStreamExt as _;
 use tenet_events::{EventFamily, TenantId};
 use tenet_lakehouse::deltalake::arrow::json::ReaderBuilder;
@@ -309,6 +310,59 @@ impl Table {
 
 async fn table(reader: &LakeReader, scope: &Scope, name: &str, params: &[(&str, &str)]) -> Table {
     Table::parse(report(reader, scope, name, params).await)
+}
+
+/// The Parquet files under `dir`, at any depth.
+fn parquet_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(parquet_files(&path));
+        } else if path.extension().is_some_and(|ext| ext == "parquet") {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[tokio::test]
+async fn a_scoped_report_leaves_the_page_index_of_each_file_it_read_cached() {
+    let (dir, reader) = call_lake().await;
+    let files = parquet_files(&dir.path().join("lake").join("calls"));
+    assert!(!files.is_empty());
+    let scope = Scope::tenant(tenant(TENANT_A));
+    // Every day of the lake's calls, so the report reads every file.
+    let params = [
+        ("from", "2026-02-01"),
+        ("to", "2026-02-03"),
+        ("granularity", "day"),
+    ];
+    let first = report(&reader, &scope, "call_intervals", &params).await;
+
+    let session = reader.session(&scope).await.unwrap();
+    let cache = session
+        .context()
+        .runtime_env()
+        .cache_manager
+        .get_file_metadata_cache();
+    for file in &files {
+        let key = Path::from_absolute_path(file.canonicalize().unwrap()).unwrap();
+        let cached = cache
+            .get(&key)
+            .unwrap_or_else(|| panic!("{key} is not in the metadata cache"));
+        let info = cached.file_metadata.extra_info();
+        assert_eq!(
+            info.get("page_index").map(String::as_str),
+            Some("true"),
+            "{key} is cached without its page index"
+        );
+    }
+    // Pruned with the cached page indexes, the report answers the same.
+    assert_eq!(
+        report(&reader, &scope, "call_intervals", &params).await,
+        first
+    );
 }
 
 #[tokio::test]

@@ -13,6 +13,8 @@
 //!   once its retention period has passed, so no reader of a recent version loses a file.
 //! - [`scope`]: [`Scope`] (a tenant, optionally some of its projects) and [`ScopedTable`],
 //!   the table provider through which every query reads the lake.
+//! - `page_index`: keeping the page index of each file a scoped scan reads in the metadata
+//!   cache beside its footer, so that later queries prune pages without reading it again.
 //! - [`session`]: [`LakeReader`], the long-lived reader with its snapshot cache and memory
 //!   pool, and the [`ScopedSession`]s it hands out.
 //! - [`functions`]: `arg_min` and `arg_max`, the value on a group's first or last row by a key,
@@ -26,6 +28,7 @@ pub mod compaction;
 pub mod export;
 pub mod functions;
 pub mod memory;
+mod page_index;
 pub mod reports;
 pub mod routes;
 pub mod scope;

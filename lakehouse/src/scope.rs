@@ -17,16 +17,9 @@ use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::{DFSchema, Result as DfResult};
-use datafusion::datasource::listing::PartitionedFile;
-use datafusion::datasource::physical_plan::ParquetSource;
-use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
-use datafusion::datasource::source::DataSourceExec;
-use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType, col, lit};
-use datafusion::parquet::file::metadata::PageIndexPolicy;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::filter::FilterExecBuilder;
-use futures::{StreamExt as _, TryStreamExt as _};
 use tenet_events::TenantId;
 
 /// The column every event table carries the tenant in.
@@ -177,7 +170,7 @@ impl TableProvider for ScopedTable {
             .scan(state, Some(&columns), &pushed, None)
             .await?;
 
-        cache_page_indexes(state, &scan).await?;
+        crate::page_index::cache_page_indexes(state, &scan).await?;
 
         let scanned = DFSchema::try_from(scan.schema())?;
         let predicate = state.create_physical_expr(self.predicate.clone(), &scanned)?;
@@ -189,63 +182,6 @@ impl TableProvider for ScopedTable {
             .with_fetch(limit)
             .build()?;
         Ok(Arc::new(filtered))
-    }
-}
-
-/// Puts the page index of every Parquet file `plan` reads into the session's file metadata
-/// cache, beside the footer, when it is not there yet.
-///
-/// A scoped scan always prunes pages by its tenant filter. DataFusion caches a file's footer
-/// across queries but, asked for the footer alone, reads and decodes the page index again
-/// for every query; a footer cached together with its page index serves both. On the
-/// benchmark's month of one tenant that was 5.3 MB of the 34 MB a report read.
-async fn cache_page_indexes(state: &dyn Session, plan: &Arc<dyn ExecutionPlan>) -> DfResult<()> {
-    let runtime = state.runtime_env();
-    let cache = runtime.cache_manager.get_file_metadata_cache();
-    if cache.cache_limit() == 0 {
-        return Ok(());
-    }
-    let mut files = Vec::new();
-    parquet_files(plan, &mut files);
-    futures::stream::iter(files)
-        .map(|(store_url, file)| {
-            let cache = Arc::clone(&cache);
-            async move {
-                let store = runtime.object_store(&store_url)?;
-                DFParquetMetadata::new(store.as_ref(), &file.object_meta)
-                    .with_file_metadata_cache(Some(cache))
-                    .with_page_index_policy(Some(PageIndexPolicy::Optional))
-                    .fetch_metadata()
-                    .await
-                    .map(drop)
-            }
-        })
-        .buffer_unordered(PAGE_INDEX_LOADS)
-        .try_collect()
-        .await
-}
-
-/// How many files' page indexes are read at once when none is cached.
-const PAGE_INDEX_LOADS: usize = 8;
-
-/// The Parquet files the scans of `plan` read, with their stores.
-fn parquet_files(
-    plan: &Arc<dyn ExecutionPlan>,
-    files: &mut Vec<(ObjectStoreUrl, PartitionedFile)>,
-) {
-    if let Some(exec) = plan.downcast_ref::<DataSourceExec>()
-        && let Some((config, _)) = exec.downcast_to_file_source::<ParquetSource>()
-    {
-        for group in &config.file_groups {
-            files.extend(
-                group
-                    .iter()
-                    .map(|file| (config.object_store_url.clone(), file.clone())),
-            );
-        }
-    }
-    for child in plan.children() {
-        parquet_files(child, files);
     }
 }
 

@@ -140,8 +140,8 @@ enum BenchCommand {
         /// The Python interpreter that has the duckdb package.
         #[arg(long, default_value = "python3")]
         python: String,
-        /// Also print (a)'s time in opening its session, planning and executing, and its plan
-        /// with the time and rows of each step (EXPLAIN ANALYZE).
+        /// Also print (a)'s time in opening its session, planning and executing, and the plans
+        /// of (a) and (b) with the time and rows of each step (EXPLAIN ANALYZE).
         #[arg(long)]
         explain: bool,
     },

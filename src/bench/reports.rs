@@ -49,8 +49,8 @@ pub struct ReportBench {
     pub reuse: bool,
     /// The Python interpreter with DuckDB.
     pub python: String,
-    /// Print (a)'s phases (session, planning, execution) and its plan with each step's
-    /// metrics (EXPLAIN ANALYZE) to standard error.
+    /// Print (a)'s phases (session, planning, execution), and the plans of (a) and (b) with
+    /// each step's metrics (EXPLAIN ANALYZE), to standard error.
     pub explain: bool,
 }
 
@@ -165,6 +165,15 @@ pub async fn run(bench: ReportBench) -> anyhow::Result<BenchFigures> {
         Ok(batches.iter().map(RecordBatch::num_rows).sum())
     })
     .await?;
+    if bench.explain {
+        let ctx = reader.platform_session().await?;
+        let batches = ctx
+            .sql(&format!("explain analyze {DAILY_SUMMARY_SQL}"))
+            .await?
+            .collect()
+            .await?;
+        eprintln!("{}", pretty_format_batches(&batches)?);
+    }
     let tenant_a_events = {
         let ctx = reader.platform_session().await?;
         let sql = format!("select count(*) as n from calls where tenant_id = '{tenant_a}'");

@@ -30,6 +30,8 @@ use tenet_lakehouse::deltalake::arrow::array::{
     TimestampMicrosecondBuilder, new_null_array,
 };
 use tenet_lakehouse::deltalake::arrow::util::pretty::pretty_format_batches;
+use tenet_lakehouse::deltalake::datafusion::common::ScalarValue;
+use tenet_lakehouse::deltalake::datafusion::prelude::SessionContext;
 use tenet_lakehouse::deltalake::writer::{DeltaWriter as _, RecordBatchWriter};
 use tenet_lakehouse::reports::{self, Params};
 use tenet_lakehouse::{Lake, LakeReader, LakeTable, ReaderConfig, Scope};
@@ -150,14 +152,8 @@ pub async fn run(bench: ReportBench) -> anyhow::Result<BenchFigures> {
         );
         let planned = report.plan(Params::from_pairs(params))?;
         let session = reader.session(&scope).await?;
-        let batches = session
-            .context()
-            .sql(&format!("explain analyze {}", planned.sql))
-            .await?
-            .with_param_values(planned.values)?
-            .collect()
-            .await?;
-        eprintln!("{}", pretty_format_batches(&batches)?);
+        let plan = explain_analyze(session.context(), &planned.sql, planned.values).await?;
+        eprintln!("{plan}");
     }
     let (b_times, b_rows) = time_runs(bench.runs, || async {
         let ctx = reader.platform_session().await?;
@@ -167,12 +163,10 @@ pub async fn run(bench: ReportBench) -> anyhow::Result<BenchFigures> {
     .await?;
     if bench.explain {
         let ctx = reader.platform_session().await?;
-        let batches = ctx
-            .sql(&format!("explain analyze {DAILY_SUMMARY_SQL}"))
-            .await?
-            .collect()
-            .await?;
-        eprintln!("{}", pretty_format_batches(&batches)?);
+        eprintln!(
+            "{}",
+            explain_analyze(&ctx, DAILY_SUMMARY_SQL, Vec::new()).await?
+        );
     }
     let tenant_a_events = {
         let ctx = reader.platform_session().await?;
@@ -235,14 +229,9 @@ async fn phases(
         let session = reader.session(scope).await?;
         let opened = Instant::now();
         let planned = report.plan(Params::from_pairs(params.iter().copied()))?;
-        let frame = session
-            .context()
-            .sql(&planned.sql)
-            .await?
-            .with_param_values(planned.values)?;
-        let stream = frame.execute_stream().await?;
+        let rows = reports::run(&session, planned).await?;
         let ready = Instant::now();
-        let _: Vec<RecordBatch> = stream.try_collect().await?;
+        let _: Vec<RecordBatch> = rows.stream.try_collect().await?;
         let done = Instant::now();
         session_ms.push((opened - started).as_secs_f64() * 1000.0);
         plan_ms.push((ready - opened).as_secs_f64() * 1000.0);
@@ -255,6 +244,21 @@ async fn phases(
         super::median(plan_ms),
         super::median(execute_ms),
     ))
+}
+
+/// `sql`'s plan with the time and rows of each step (EXPLAIN ANALYZE), as a table.
+async fn explain_analyze(
+    ctx: &SessionContext,
+    sql: &str,
+    values: Vec<ScalarValue>,
+) -> anyhow::Result<String> {
+    let batches = ctx
+        .sql(&format!("explain analyze {sql}"))
+        .await?
+        .with_param_values(values)?
+        .collect()
+        .await?;
+    Ok(pretty_format_batches(&batches)?.to_string())
 }
 
 /// One warm-up run, then `runs` timed ones; also the rows the last one returned.

@@ -168,31 +168,14 @@ pub async fn run(bench: ReportBench) -> anyhow::Result<BenchFigures> {
             explain_analyze(&ctx, DAILY_SUMMARY_SQL, Vec::new()).await?
         );
     }
-    let tenant_a_events = {
-        let ctx = reader.platform_session().await?;
-        let sql = format!("select count(*) as n from calls where tenant_id = '{tenant_a}'");
-        let batches = ctx.sql(&sql).await?.collect().await?;
-        batches[0]
-            .column(0)
-            .as_any()
-            .downcast_ref::<tenet_lakehouse::deltalake::arrow::array::Int64Array>()
-            .map_or(0, |counts| counts.value(0) as u64)
-    };
+    let tenant_a_events = count(
+        &reader,
+        &format!("select count(*) from calls where tenant_id = '{tenant_a}'"),
+    )
+    .await?;
     let events = match generated {
         Some(events) => events,
-        None => {
-            let ctx = reader.platform_session().await?;
-            let batches = ctx
-                .sql("select count(*) from calls")
-                .await?
-                .collect()
-                .await?;
-            batches[0]
-                .column(0)
-                .as_any()
-                .downcast_ref::<tenet_lakehouse::deltalake::arrow::array::Int64Array>()
-                .map_or(0, |counts| counts.value(0) as u64)
-        }
+        None => count(&reader, "select count(*) from calls").await?,
     };
 
     let duckdb = duckdb(&bench, &table_dir, tenant_a).await?;
@@ -244,6 +227,17 @@ async fn phases(
         super::median(plan_ms),
         super::median(execute_ms),
     ))
+}
+
+/// The single count `sql` returns, over every tenant's rows.
+async fn count(reader: &LakeReader, sql: &str) -> anyhow::Result<u64> {
+    let ctx = reader.platform_session().await?;
+    let batches = ctx.sql(sql).await?.collect().await?;
+    Ok(batches[0]
+        .column(0)
+        .as_any()
+        .downcast_ref::<tenet_lakehouse::deltalake::arrow::array::Int64Array>()
+        .map_or(0, |counts| counts.value(0) as u64))
 }
 
 /// `sql`'s plan with the time and rows of each step (EXPLAIN ANALYZE), as a table.

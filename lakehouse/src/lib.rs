@@ -35,6 +35,7 @@ pub mod scope;
 pub mod session;
 pub mod sql;
 pub mod tables;
+pub mod text_eq;
 pub mod vacuum;
 
 pub use deltalake;

@@ -38,13 +38,10 @@ use datafusion::logical_expr::{
 };
 use datafusion::prelude::SessionContext;
 
-/// Registers `arg_min` and `arg_max` in `ctx`, and `text_eq` with the rule that uses it
-/// ([`crate::text_eq`]).
+/// Registers `arg_min` and `arg_max` in `ctx`.
 pub(crate) fn register(ctx: &SessionContext) {
     ctx.register_udaf(arg_min());
     ctx.register_udaf(arg_max());
-    ctx.register_udf(crate::text_eq::text_eq());
-    ctx.add_optimizer_rule(Arc::new(crate::text_eq::TextEquality));
 }
 
 /// `arg_min(value, key)`: `value` on the row with the least `key`.

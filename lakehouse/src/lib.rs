@@ -35,7 +35,6 @@ pub mod scope;
 pub mod session;
 pub mod sql;
 pub mod tables;
-pub mod text_eq;
 pub mod vacuum;
 
 pub use deltalake;

@@ -233,11 +233,16 @@ async fn phases(
 async fn count(reader: &LakeReader, sql: &str) -> anyhow::Result<u64> {
     let ctx = reader.platform_session().await?;
     let batches = ctx.sql(sql).await?.collect().await?;
-    Ok(batches[0]
-        .column(0)
-        .as_any()
-        .downcast_ref::<tenet_lakehouse::deltalake::arrow::array::Int64Array>()
-        .map_or(0, |counts| counts.value(0) as u64))
+    let counts = batches
+        .first()
+        .and_then(|batch| {
+            batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<tenet_lakehouse::deltalake::arrow::array::Int64Array>()
+        })
+        .with_context(|| format!("{sql} returns one count"))?;
+    Ok(u64::try_from(counts.value(0))?)
 }
 
 /// `sql`'s plan with the time and rows of each step (EXPLAIN ANALYZE), as a table.

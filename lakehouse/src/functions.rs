@@ -10,8 +10,11 @@
 //!
 //! - The key is an integer, date, time or timestamp; rows whose key is null are skipped.
 //! - The value may be of any type, and null: a null on the winning row is the answer. Text
-//!   and fixed-width values take the fast path above; others (booleans, lists, …) are kept as
-//!   scalar values per group.
+//!   and fixed-width values, and structs of them, take the fast path above; others (booleans,
+//!   lists, …) are kept as scalar values per group.
+//! - Several values of one row are won together as one struct,
+//!   `arg_max(named_struct('outcome', outcome, 'wait', wait_seconds), occurred_at)`: one key
+//!   comparison a row for all of them, where one `arg_max` each compares the key once each.
 //! - Among rows with the same key, the first one seen wins. Every `arg_min`/`arg_max` of one
 //!   aggregation sees the rows in the same order, so those with the same key and filter take
 //!   their values from the same row.
@@ -21,12 +24,12 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{
     Array, ArrayAccessor, ArrayRef, ArrowPrimitiveType, AsArray as _, BooleanArray, Int64Array,
-    LargeStringArray, StringArray, StringViewArray,
+    LargeStringArray, StringArray, StringViewArray, StructArray,
 };
 use datafusion::arrow::buffer::NullBuffer;
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{
-    DataType, Date32Type, Date64Type, Field, FieldRef, Float32Type, Float64Type, Int8Type,
+    DataType, Date32Type, Date64Type, Field, FieldRef, Fields, Float32Type, Float64Type, Int8Type,
     Int16Type, Int32Type, Int64Type, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
     TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
@@ -339,7 +342,77 @@ fn group_values(data_type: &DataType) -> Option<Box<dyn GroupValues>> {
             fixed::<TimestampMicrosecondType>(data_type)
         }
         DataType::Timestamp(TimeUnit::Nanosecond, _) => fixed::<TimestampNanosecondType>(data_type),
+        DataType::Struct(fields) => {
+            let children = fields
+                .iter()
+                .map(|field| group_values(field.data_type()))
+                .collect::<Option<Vec<_>>>()?;
+            Some(Box::new(StructValues {
+                fields: fields.clone(),
+                children,
+                valid: Vec::new(),
+            }))
+        }
         _ => None,
+    }
+}
+
+/// Structs as one store per field, with the structs' own validity.
+#[derive(Debug)]
+struct StructValues {
+    fields: Fields,
+    children: Vec<Box<dyn GroupValues>>,
+    valid: Vec<bool>,
+}
+
+impl GroupValues for StructValues {
+    fn resize(&mut self, groups: usize) {
+        for child in &mut self.children {
+            child.resize(groups);
+        }
+        self.valid.resize(groups, false);
+    }
+
+    fn set(&mut self, array: &ArrayRef, winners: &[(usize, usize)]) -> Result<()> {
+        let Some(array) = array.as_struct_opt() else {
+            return internal_err!("expected structs, got {}", array.data_type());
+        };
+        if array.num_columns() != self.children.len() {
+            return internal_err!(
+                "expected structs of {} fields, got {}",
+                self.children.len(),
+                array.num_columns()
+            );
+        }
+        for (child, column) in self.children.iter_mut().zip(array.columns()) {
+            child.set(column, winners)?;
+        }
+        for &(group, row) in winners {
+            self.valid[group] = array.is_valid(row);
+        }
+        Ok(())
+    }
+
+    fn take(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
+        let columns = self
+            .children
+            .iter_mut()
+            .map(|child| child.take(emit_to))
+            .collect::<Result<Vec<_>>>()?;
+        let valid = NullBuffer::from(emit_to.take_needed(&mut self.valid));
+        Ok(Arc::new(StructArray::try_new(
+            self.fields.clone(),
+            columns,
+            Some(valid),
+        )?))
+    }
+
+    fn size(&self) -> usize {
+        self.children
+            .iter()
+            .map(|child| child.size())
+            .sum::<usize>()
+            + self.valid.capacity()
     }
 }
 
@@ -695,6 +768,64 @@ mod tests {
                     "partitions {partitions}, skip {skip_partial}"
                 );
                 assert_eq!(cells(&ours).len(), 97, "one row per group");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_struct_takes_every_field_from_the_winning_row() {
+        let data = generated(5_000);
+        for partitions in [1, 4] {
+            let ctx = session(&data, partitions);
+            for skip_partial in [false, true] {
+                let threshold = if skip_partial { "0.0" } else { "0.8" };
+                for setting in [
+                    format!(
+                        "set datafusion.execution.skip_partial_aggregation_probe_ratio_threshold = {threshold}"
+                    ),
+                    "set datafusion.execution.skip_partial_aggregation_probe_rows_threshold = 1"
+                        .to_owned(),
+                ] {
+                    ctx.sql(&setting).await.expect("set");
+                }
+                let ours = rows(
+                    &ctx,
+                    "select grp, s['at'], s['val'], s['txt'], s['view'], f is null,
+                            f['val'], f['txt']
+                     from (
+                         select grp,
+                                arg_max(named_struct('at', at, 'val', val, 'txt', txt, 'view', view), at) as s,
+                                arg_min(named_struct('val', val, 'txt', txt), at) filter (where grp % 3 = 0) as f
+                         from events group by grp
+                     ) order by grp",
+                )
+                .await;
+                let theirs = rows(
+                    &ctx,
+                    "select grp, max(at), arg_max(val, at), arg_max(txt, at), arg_max(view, at),
+                            grp % 3 <> 0,
+                            arg_min(val, at) filter (where grp % 3 = 0),
+                            arg_min(txt, at) filter (where grp % 3 = 0)
+                     from events group by grp order by grp",
+                )
+                .await;
+                let cells = |table: &str| -> Vec<Vec<String>> {
+                    table
+                        .lines()
+                        .skip(3)
+                        .filter(|line| line.starts_with('|'))
+                        .map(|line| line.split('|').map(|cell| cell.trim().to_owned()).collect())
+                        .collect()
+                };
+                assert_eq!(
+                    cells(&ours),
+                    cells(&theirs),
+                    "partitions {partitions}, skip {skip_partial}"
+                );
+                assert_eq!(cells(&ours).len(), 97, "one row per group");
+                // Groups without a row in the filter have a null struct, the others a value.
+                let nulls = cells(&ours).iter().filter(|row| row[6] == "true").count();
+                assert_eq!(nulls, (0..97).filter(|grp| grp % 3 != 0).count());
             }
         }
     }

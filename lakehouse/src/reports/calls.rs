@@ -380,32 +380,43 @@ impl CallSelection {
             format!("case {threshold}else {default_threshold} end")
         };
         // One pass over the call events: a call's offer (on the period's days) and its end (up
-        // to a day later) are aggregated side by side instead of scanned twice and joined.
+        // to a day later) are aggregated side by side instead of scanned twice and joined. What
+        // every call report reads of the end is taken from its row as one struct; the queue,
+        // project and agent stay apart, so that a report without them drops their aggregates.
         let offered = format!("event_type = 'call.offered' and event_date <= {last}");
         let ended_event = "event_type = 'call.ended'";
         let queues = sql.one_of("queue_id", &self.queues);
         let projects = sql.one_of("project_id", &self.projects);
         let agents = sql.one_of("agent_id", &self.agents);
         format!(
-            "with per_call as (
+            "with per_call_rows as (
     select call_id,
            min(occurred_at) filter (where {offered}) as offered_at,
            arg_min(queue_id, occurred_at) filter (where {offered}) as offered_queue_id,
            arg_min(project_id, occurred_at) filter (where {offered}) as offered_project_id,
            arg_min(customer_id, occurred_at) filter (where {offered}) as customer_id,
-           max(occurred_at) filter (where {ended_event}) as ended_at,
-           arg_max(outcome, occurred_at) filter (where {ended_event}) as outcome,
+           arg_max(named_struct('at', occurred_at, 'outcome', outcome,
+                                'wait_sec', wait_seconds, 'talk_sec', talk_seconds,
+                                'hold_sec', hold_seconds, 'acw_sec', after_call_work_seconds),
+                   occurred_at) filter (where {ended_event}) as ending,
            arg_max(queue_id, occurred_at) filter (where {ended_event}) as queue_id,
            arg_max(project_id, occurred_at) filter (where {ended_event}) as project_id,
-           arg_max(agent_id, occurred_at) filter (where {ended_event}) as agent_id,
-           arg_max(wait_seconds, occurred_at) filter (where {ended_event}) as wait_sec,
-           arg_max(talk_seconds, occurred_at) filter (where {ended_event}) as talk_sec,
-           arg_max(hold_seconds, occurred_at) filter (where {ended_event}) as hold_sec,
-           arg_max(after_call_work_seconds, occurred_at) filter (where {ended_event}) as acw_sec
+           arg_max(agent_id, occurred_at) filter (where {ended_event}) as agent_id
     from calls
     where event_type in ('call.offered', 'call.ended')
       and event_date >= {first} and event_date <= {last_end}
     group by call_id
+),
+per_call as (
+    select call_id, offered_at, offered_queue_id, offered_project_id, customer_id,
+           ending['at'] as ended_at,
+           ending['outcome'] as outcome,
+           queue_id, project_id, agent_id,
+           ending['wait_sec'] as wait_sec,
+           ending['talk_sec'] as talk_sec,
+           ending['hold_sec'] as hold_sec,
+           ending['acw_sec'] as acw_sec
+    from per_call_rows
 ),
 transfers as (
     select call_id, count(distinct event_id) as transfers

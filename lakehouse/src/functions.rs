@@ -689,6 +689,30 @@ mod tests {
         pretty_format_batches(&batches).expect("format").to_string()
     }
 
+    /// The values of each row of a printed table, without the headers (which differ between
+    /// equivalent queries) and the padding that follows their widths.
+    fn cells(table: &str) -> Vec<Vec<String>> {
+        table
+            .lines()
+            .skip(3)
+            .filter(|line| line.starts_with('|'))
+            .map(|line| line.split('|').map(|cell| cell.trim().to_owned()).collect())
+            .collect()
+    }
+
+    /// Makes the partial aggregation give up after its first row (`skip`) or never.
+    async fn skip_partial_aggregation(ctx: &SessionContext, skip: bool) {
+        let threshold = if skip { "0.0" } else { "0.8" };
+        for setting in [
+            format!(
+                "set datafusion.execution.skip_partial_aggregation_probe_ratio_threshold = {threshold}"
+            ),
+            "set datafusion.execution.skip_partial_aggregation_probe_rows_threshold = 1".to_owned(),
+        ] {
+            ctx.sql(&setting).await.expect("set");
+        }
+    }
+
     /// Rows with pseudo-random groups, keys and values; keys unique within a group.
     fn generated(count: usize) -> Vec<(i32, Option<i64>, Option<i32>)> {
         let mut state = 0x2545_f491_4f6c_dd1d_u64;
@@ -710,36 +734,39 @@ mod tests {
             .collect()
     }
 
-    #[tokio::test]
-    async fn agree_with_ordered_first_value_over_many_batches_and_partitions() {
+    /// Runs `ours` and `theirs` over the same rows in one and in four partitions, with and
+    /// without partial aggregation, asserts they give the same values, one row per group, and
+    /// returns those values.
+    async fn agree(ours: &str, theirs: &str) -> Vec<Vec<String>> {
         let data = generated(5_000);
+        let mut answer = Vec::new();
         for partitions in [1, 4] {
             let ctx = session(&data, partitions);
             for skip_partial in [false, true] {
-                let threshold = if skip_partial { "0.0" } else { "0.8" };
-                ctx.sql(&format!(
-                    "set datafusion.execution.skip_partial_aggregation_probe_ratio_threshold = {threshold}"
-                ))
-                .await
-                .expect("set");
-                ctx.sql(
-                    "set datafusion.execution.skip_partial_aggregation_probe_rows_threshold = 1",
-                )
-                .await
-                .expect("set");
-                let ours = rows(
-                    &ctx,
-                    "select grp,
+                skip_partial_aggregation(&ctx, skip_partial).await;
+                let ours = cells(&rows(&ctx, ours).await);
+                assert_eq!(
+                    ours,
+                    cells(&rows(&ctx, theirs).await),
+                    "partitions {partitions}, skip {skip_partial}"
+                );
+                assert_eq!(ours.len(), 97, "one row per group");
+                answer = ours;
+            }
+        }
+        answer
+    }
+
+    #[tokio::test]
+    async fn agree_with_ordered_first_value_over_many_batches_and_partitions() {
+        agree(
+            "select grp,
                             arg_min(val, at), arg_max(val, at), arg_min(txt, at), arg_max(view, at),
                             max_by(flag, at), min_by(at, at),
                             arg_max(val, at) filter (where val > 500), arg_min(txt, at) filter (where val < 300),
                             arg_max(view, at) filter (where grp > 40)
                      from events group by grp order by grp",
-                )
-                .await;
-                let theirs = rows(
-                    &ctx,
-                    "select grp,
+            "select grp,
                             first_value(val order by at) filter (where at is not null),
                             first_value(val order by at desc) filter (where at is not null),
                             first_value(txt order by at) filter (where at is not null),
@@ -750,47 +777,14 @@ mod tests {
                             first_value(txt order by at) filter (where val < 300 and at is not null),
                             first_value(view order by at desc) filter (where grp > 40 and at is not null)
                      from events group by grp order by grp",
-                )
-                .await;
-                // The values of each row, without the headers (which differ) and the padding
-                // that follows their widths.
-                let cells = |table: &str| -> Vec<Vec<String>> {
-                    table
-                        .lines()
-                        .skip(3)
-                        .filter(|line| line.starts_with('|'))
-                        .map(|line| line.split('|').map(|cell| cell.trim().to_owned()).collect())
-                        .collect()
-                };
-                assert_eq!(
-                    cells(&ours),
-                    cells(&theirs),
-                    "partitions {partitions}, skip {skip_partial}"
-                );
-                assert_eq!(cells(&ours).len(), 97, "one row per group");
-            }
-        }
+        )
+        .await;
     }
 
     #[tokio::test]
     async fn a_struct_takes_every_field_from_the_winning_row() {
-        let data = generated(5_000);
-        for partitions in [1, 4] {
-            let ctx = session(&data, partitions);
-            for skip_partial in [false, true] {
-                let threshold = if skip_partial { "0.0" } else { "0.8" };
-                for setting in [
-                    format!(
-                        "set datafusion.execution.skip_partial_aggregation_probe_ratio_threshold = {threshold}"
-                    ),
-                    "set datafusion.execution.skip_partial_aggregation_probe_rows_threshold = 1"
-                        .to_owned(),
-                ] {
-                    ctx.sql(&setting).await.expect("set");
-                }
-                let ours = rows(
-                    &ctx,
-                    "select grp, s['at'], s['val'], s['txt'], s['view'], f is null,
+        let answer = agree(
+            "select grp, s['at'], s['val'], s['txt'], s['view'], f is null,
                             f['val'], f['txt']
                      from (
                          select grp,
@@ -798,36 +792,16 @@ mod tests {
                                 arg_min(named_struct('val', val, 'txt', txt), at) filter (where grp % 3 = 0) as f
                          from events group by grp
                      ) order by grp",
-                )
-                .await;
-                let theirs = rows(
-                    &ctx,
-                    "select grp, max(at), arg_max(val, at), arg_max(txt, at), arg_max(view, at),
+            "select grp, max(at), arg_max(val, at), arg_max(txt, at), arg_max(view, at),
                             grp % 3 <> 0,
                             arg_min(val, at) filter (where grp % 3 = 0),
                             arg_min(txt, at) filter (where grp % 3 = 0)
                      from events group by grp order by grp",
-                )
-                .await;
-                let cells = |table: &str| -> Vec<Vec<String>> {
-                    table
-                        .lines()
-                        .skip(3)
-                        .filter(|line| line.starts_with('|'))
-                        .map(|line| line.split('|').map(|cell| cell.trim().to_owned()).collect())
-                        .collect()
-                };
-                assert_eq!(
-                    cells(&ours),
-                    cells(&theirs),
-                    "partitions {partitions}, skip {skip_partial}"
-                );
-                assert_eq!(cells(&ours).len(), 97, "one row per group");
-                // Groups without a row in the filter have a null struct, the others a value.
-                let nulls = cells(&ours).iter().filter(|row| row[6] == "true").count();
-                assert_eq!(nulls, (0..97).filter(|grp| grp % 3 != 0).count());
-            }
-        }
+        )
+        .await;
+        // Groups without a row in the filter have a null struct, the others a value.
+        let nulls = answer.iter().filter(|row| row[6] == "true").count();
+        assert_eq!(nulls, (0..97).filter(|grp| grp % 3 != 0).count());
     }
 
     #[tokio::test]

@@ -13,8 +13,8 @@
 //!   and fixed-width values, and structs of them, take the fast path above; others (booleans,
 //!   lists, …) are kept as scalar values per group.
 //! - Several values of one row are won together as one struct,
-//!   `arg_max(named_struct('outcome', outcome, 'wait', wait_seconds), occurred_at)`: one key
-//!   comparison a row for all of them, where one `arg_max` each compares the key once each.
+//!   `arg_max(named_struct('outcome', outcome, 'wait', wait_seconds), occurred_at)`: the key
+//!   is compared once a row for all of them, instead of once a value with an `arg_max` each.
 //! - Among rows with the same key, the first one seen wins. Every `arg_min`/`arg_max` of one
 //!   aggregation sees the rows in the same order, so those with the same key and filter take
 //!   their values from the same row.

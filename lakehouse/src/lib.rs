@@ -15,6 +15,8 @@
 //!   the table provider through which every query reads the lake.
 //! - `page_index`: keeping the page index of each file a scoped scan reads in the metadata
 //!   cache beside its footer, so that later queries prune pages without reading it again.
+//! - `scan_filter`: one copy of each condition in a Parquet scan's filter, which the scope's
+//!   and the caller's filters, pushed down into the scan, would otherwise repeat.
 //! - [`session`]: [`LakeReader`], the long-lived reader with its snapshot cache and memory
 //!   pool, and the [`ScopedSession`]s it hands out.
 //! - [`functions`]: `arg_min` and `arg_max`, the value on a group's first or last row by a key,
@@ -31,6 +33,7 @@ pub mod memory;
 mod page_index;
 pub mod reports;
 pub mod routes;
+mod scan_filter;
 pub mod scope;
 pub mod session;
 pub mod sql;

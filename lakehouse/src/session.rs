@@ -24,12 +24,14 @@ use datafusion::catalog::TableProvider;
 use datafusion::error::DataFusionError;
 use datafusion::execution::memory_pool::{MemoryPool, PeakRecordingPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use deltalake::DeltaTable;
 use tenet_events::EventFamily;
 use tokio::sync::Mutex;
 
 use crate::memory::ListingPool;
+use crate::scan_filter::DistinctScanFilter;
 use crate::scope::{Scope, ScopedTable};
 use crate::tables::{Lake, LakeTable, TableError};
 
@@ -247,7 +249,13 @@ impl LakeReader {
                 &self.listing_runtime
             }
         };
-        let ctx = SessionContext::new_with_config_rt(config, runtime.clone());
+        let state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_runtime_env(runtime.clone())
+            .with_default_features()
+            .with_physical_optimizer_rule(Arc::new(DistinctScanFilter))
+            .build();
+        let ctx = SessionContext::new_with_state(state);
         crate::functions::register(&ctx);
         ctx
     }

@@ -7,6 +7,7 @@
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::object_store::path::Path;
+use datafusion::physical_plan::displayable;
 use futures::TryStreamExt as _;
 use tenet_events::{EventFamily, TenantId};
 use tenet_lakehouse::deltalake::arrow::json::ReaderBuilder;
@@ -1683,4 +1684,42 @@ async fn a_tenants_scan_reads_its_own_row_groups_and_skips_the_others() {
         (3, 1),
         "{explained}"
     );
+}
+
+#[tokio::test]
+async fn a_scoped_scan_evaluates_each_condition_once() {
+    let (_dir, reader) = call_lake().await;
+    let scope = Scope::tenant(tenant(TENANT_A));
+    let session = reader.session(&scope).await.unwrap();
+    let sql = "select count(*) as n from calls where event_type = 'call.ended'";
+    let frame = session.context().sql(sql).await.unwrap();
+    let plan = frame.clone().create_physical_plan().await.unwrap();
+    let text = displayable(plan.as_ref()).indent(true).to_string();
+    // The scope's tenant condition and the query's own both reach the Parquet scan, each
+    // once, however many filters above the scan carried them there.
+    let scan_filter = text
+        .lines()
+        .find_map(|line| line.split_once(" predicate="))
+        .and_then(|(_, rest)| rest.split(", pruning_predicate=").next())
+        .unwrap_or_else(|| panic!("no filter in the Parquet scan:\n{text}"));
+    assert_eq!(scan_filter.matches("tenant_id@").count(), 1, "{text}");
+    assert_eq!(scan_filter.matches("event_type@").count(), 1, "{text}");
+
+    let scoped = pretty_format_batches(&frame.collect().await.unwrap())
+        .unwrap()
+        .to_string();
+    let platform = reader.platform_session().await.unwrap();
+    let all = platform
+        .sql(&format!(
+            "select count(*) as n from calls where event_type = 'call.ended' \
+             and tenant_id = '{}'",
+            tenant(TENANT_A)
+        ))
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(scoped, pretty_format_batches(&all).unwrap().to_string());
+    assert!(!scoped.contains("| 0 "), "{scoped}");
 }

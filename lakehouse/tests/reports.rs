@@ -8,6 +8,7 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::object_store::path::Path;
 use datafusion::physical_plan::displayable;
+use datafusion::prelude::SessionContext;
 use futures::TryStreamExt as _;
 use tenet_events::{EventFamily, TenantId};
 use tenet_lakehouse::deltalake::arrow::json::ReaderBuilder;
@@ -314,6 +315,12 @@ async fn table(reader: &LakeReader, scope: &Scope, name: &str, params: &[(&str, 
 }
 
 /// The Parquet files under `dir`, at any depth.
+/// The rows of `sql` in `ctx`, printed as a table.
+async fn printed(ctx: &SessionContext, sql: &str) -> String {
+    let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+    pretty_format_batches(&batches).unwrap().to_string()
+}
+
 fn parquet_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -1655,30 +1662,16 @@ async fn a_tenants_scan_reads_its_own_row_groups_and_skips_the_others() {
 
     // Act: count the 7th tenant's calls, and how the scan got there.
     let session = reader.session(&Scope::tenant(tenant(7))).await.unwrap();
-    let batches = session
-        .context()
-        .sql("explain analyze select count(*) from calls")
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
-    let explained = pretty_format_batches(&batches).unwrap().to_string();
-    let counted = session
-        .context()
-        .sql("select count(*) as n from calls")
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
+    let explained = printed(
+        session.context(),
+        "explain analyze select count(*) from calls",
+    )
+    .await;
+    let counted = printed(session.context(), "select count(*) as n from calls").await;
 
     // Assert: 160,000 rows in three row groups of at most 65,536; the tenant's 4,000 lie in
     // one of them and the other two are never read.
-    assert_eq!(
-        pretty_format_batches(&counted).unwrap().to_string(),
-        "+------+\n| n    |\n+------+\n| 4000 |\n+------+"
-    );
+    assert_eq!(counted, "+------+\n| n    |\n+------+\n| 4000 |\n+------+");
     assert_eq!(
         pruning(&explained, "row_groups_pruned_statistics"),
         (3, 1),
@@ -1693,7 +1686,7 @@ async fn a_scoped_scan_evaluates_each_condition_once() {
     let session = reader.session(&scope).await.unwrap();
     let sql = "select count(*) as n from calls where event_type = 'call.ended'";
     let frame = session.context().sql(sql).await.unwrap();
-    let plan = frame.clone().create_physical_plan().await.unwrap();
+    let plan = frame.create_physical_plan().await.unwrap();
     let text = displayable(plan.as_ref()).indent(true).to_string();
     // The scope's tenant condition and the query's own both reach the Parquet scan, each
     // once, however many filters above the scan carried them there.
@@ -1705,21 +1698,13 @@ async fn a_scoped_scan_evaluates_each_condition_once() {
     assert_eq!(scan_filter.matches("tenant_id@").count(), 1, "{text}");
     assert_eq!(scan_filter.matches("event_type@").count(), 1, "{text}");
 
-    let scoped = pretty_format_batches(&frame.collect().await.unwrap())
-        .unwrap()
-        .to_string();
+    let scoped = printed(session.context(), sql).await;
     let platform = reader.platform_session().await.unwrap();
-    let all = platform
-        .sql(&format!(
-            "select count(*) as n from calls where event_type = 'call.ended' \
-             and tenant_id = '{}'",
-            tenant(TENANT_A)
-        ))
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
-    assert_eq!(scoped, pretty_format_batches(&all).unwrap().to_string());
+    let all = printed(
+        &platform,
+        &format!("{sql} and tenant_id = '{}'", tenant(TENANT_A)),
+    )
+    .await;
+    assert_eq!(scoped, all);
     assert!(!scoped.contains("| 0 "), "{scoped}");
 }

@@ -314,13 +314,13 @@ async fn table(reader: &LakeReader, scope: &Scope, name: &str, params: &[(&str, 
     Table::parse(report(reader, scope, name, params).await)
 }
 
-/// The Parquet files under `dir`, at any depth.
 /// The rows of `sql` in `ctx`, printed as a table.
 async fn printed(ctx: &SessionContext, sql: &str) -> String {
     let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
     pretty_format_batches(&batches).unwrap().to_string()
 }
 
+/// The Parquet files under `dir`, at any depth.
 fn parquet_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {

@@ -389,9 +389,6 @@ async fn crash_and_check(run: Run, restart: Restart, brokers: &str, ids: &[Uuid]
     let started = Instant::now();
 
     for kill in 0..KILLS {
-        if kill > 0 {
-            restart_pause(restart).await;
-        }
         let flushed = flushes(data.path());
         let mut writer = start_writer(run, brokers, &database.url(), data.path()).await;
         let moment = match kill % 3 {
@@ -407,9 +404,9 @@ async fn crash_and_check(run: Run, restart: Restart, brokers: &str, ids: &[Uuid]
             started.elapsed(),
             flushes(data.path()),
         );
+        restart_pause(restart).await;
     }
 
-    restart_pause(restart).await;
     let writer = start_writer(run, brokers, &database.url(), data.path()).await;
     let expected: Vec<Option<u64>> = ends.iter().copied().map(Some).collect();
     let deadline = Instant::now() + Duration::from_secs(600);

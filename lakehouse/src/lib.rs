@@ -36,6 +36,7 @@ pub mod routes;
 mod scan_filter;
 pub mod scope;
 pub mod session;
+mod snapshot_table;
 pub mod sql;
 pub mod tables;
 pub mod vacuum;

@@ -27,12 +27,14 @@ use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use deltalake::DeltaTable;
+use deltalake::kernel::Version;
 use tenet_events::EventFamily;
 use tokio::sync::Mutex;
 
 use crate::memory::ListingPool;
 use crate::scan_filter::DistinctScanFilter;
 use crate::scope::{Scope, ScopedTable};
+use crate::snapshot_table::SnapshotTable;
 use crate::tables::{Lake, LakeTable, TableError};
 
 /// How the lake is read.
@@ -108,6 +110,8 @@ pub enum Workload {
 struct Cached {
     table: DeltaTable,
     refreshed: Instant,
+    /// The table's provider at the version it was made for.
+    provider: Option<(Version, Arc<dyn TableProvider>)>,
 }
 
 /// The shared, long-lived reader of the lake.
@@ -287,6 +291,7 @@ impl LakeReader {
                 entry.insert(Cached {
                     table: opened,
                     refreshed: Instant::now(),
+                    provider: None,
                 })
             }
         };
@@ -298,7 +303,21 @@ impl LakeReader {
             .table
             .update_datafusion_session(&ctx.state())
             .map_err(refresh)?;
-        let provider = cached.table.table_provider().await?;
+        let version = cached.table.version();
+        if let Some((made_at, provider)) = &cached.provider
+            && Some(*made_at) == version
+        {
+            return Ok(Arc::clone(provider));
+        }
+        // The lake's own tables are read as Parquet files; a table that needs more of the
+        // Delta protocol goes through Delta Lake's scan.
+        let provider: Arc<dyn TableProvider> = match SnapshotTable::try_new(&cached.table)? {
+            Some(table) => Arc::new(table),
+            None => cached.table.table_provider().await?,
+        };
+        if let Some(version) = version {
+            cached.provider = Some((version, Arc::clone(&provider)));
+        }
         Ok(provider)
     }
 }

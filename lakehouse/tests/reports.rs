@@ -1708,3 +1708,103 @@ async fn a_scoped_scan_evaluates_each_condition_once() {
     assert_eq!(scoped, all);
     assert!(!scoped.contains("| 0 "), "{scoped}");
 }
+
+/// The days whose files the physical plan of `sql` reads.
+async fn days_read(ctx: &SessionContext, sql: &str) -> Vec<String> {
+    let plan = ctx
+        .sql(sql)
+        .await
+        .unwrap()
+        .create_physical_plan()
+        .await
+        .unwrap();
+    let text = displayable(plan.as_ref()).indent(true).to_string();
+    let mut days: Vec<String> = text
+        .split("event_date=")
+        .skip(1)
+        .map(|rest| rest[..10].to_owned())
+        .collect();
+    days.sort();
+    days.dedup();
+    days
+}
+
+#[tokio::test]
+async fn a_scan_reads_only_the_files_of_the_days_and_times_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::in_dir(&dir.path().join("lake")).unwrap();
+    let mut rows = Rows::new(EventFamily::Calls);
+    for day in 1..=3 {
+        for hour in [9, 17] {
+            let at = format!("2026-02-{day:02}T{hour:02}:00:00Z");
+            let fields = serde_json::json!({"call_id": format!("c{day}-{hour}"), "queue_id": "q"});
+            rows.push(TENANT_A, "call.offered", &at, fields);
+        }
+    }
+    rows.land(&lake).await;
+    let reader = LakeReader::new(lake, ReaderConfig::default()).unwrap();
+    let session = reader
+        .session(&Scope::tenant(tenant(TENANT_A)))
+        .await
+        .unwrap();
+    let ctx = session.context();
+
+    let by_date = "select count(*) as n from calls where event_date = '2026-02-02'";
+    assert_eq!(days_read(ctx, by_date).await, ["2026-02-02"]);
+    assert_eq!(
+        printed(ctx, by_date).await,
+        "+---+\n| n |\n+---+\n| 2 |\n+---+"
+    );
+    // By the times in the log's statistics, without a condition on the day.
+    let by_time = "select count(*) as n from calls where occurred_at >= '2026-02-02T12:00:00Z'";
+    assert_eq!(days_read(ctx, by_time).await, ["2026-02-02", "2026-02-03"]);
+    assert_eq!(
+        printed(ctx, by_time).await,
+        "+---+\n| n |\n+---+\n| 3 |\n+---+"
+    );
+    let every_day = "select count(*) as n from calls";
+    assert_eq!(
+        days_read(ctx, every_day).await,
+        ["2026-02-01", "2026-02-02", "2026-02-03"]
+    );
+    let none = "select count(*) as n from calls where event_date > '2026-02-03'";
+    assert!(days_read(ctx, none).await.is_empty());
+    assert_eq!(
+        printed(ctx, none).await,
+        "+---+\n| n |\n+---+\n| 0 |\n+---+"
+    );
+}
+
+#[tokio::test]
+async fn an_event_within_the_millisecond_its_files_statistics_were_cut_to_is_found() {
+    // The log records a file's latest time cut to the millisecond: 10:00:00.000 here, for an
+    // event at 10:00:00.000700.
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::in_dir(&dir.path().join("lake")).unwrap();
+    let mut rows = Rows::new(EventFamily::Calls);
+    let fields = serde_json::json!({"call_id": "c1", "queue_id": "q"});
+    rows.push(
+        TENANT_A,
+        "call.offered",
+        "2026-02-01T10:00:00.000700Z",
+        fields,
+    );
+    rows.land(&lake).await;
+    let reader = LakeReader::new(lake, ReaderConfig::default()).unwrap();
+    let session = reader
+        .session(&Scope::tenant(tenant(TENANT_A)))
+        .await
+        .unwrap();
+
+    let at = |bound: &str| {
+        format!(
+            "select count(*) as n from calls where occurred_at >= '2026-02-01T10:00:00.{bound}Z'"
+        )
+    };
+    let one = "+---+\n| n |\n+---+\n| 1 |\n+---+";
+    let zero = "+---+\n| n |\n+---+\n| 0 |\n+---+";
+    assert_eq!(printed(session.context(), &at("000500")).await, one);
+    assert_eq!(printed(session.context(), &at("000700")).await, one);
+    assert_eq!(printed(session.context(), &at("000701")).await, zero);
+    assert_eq!(printed(session.context(), &at("001000")).await, zero);
+}

@@ -1,4 +1,5 @@
-//! Lake tables written before their family gained columns are upgraded in place.
+//! Lake tables: upgraded in place when their family gains columns, and read by the lake's
+//! reader with the columns Delta Lake gives them.
 
 use std::sync::Arc;
 
@@ -12,7 +13,7 @@ use tenet_lakehouse::deltalake::arrow::json::ReaderBuilder;
 use tenet_lakehouse::deltalake::kernel::{DataType as KernelType, StructField};
 use tenet_lakehouse::deltalake::writer::{DeltaWriter as _, RecordBatchWriter};
 use tenet_lakehouse::tables::{TableError, delta_schema};
-use tenet_lakehouse::{Lake, LakeTable};
+use tenet_lakehouse::{Lake, LakeReader, LakeTable, ReaderConfig};
 
 const TICKETS: LakeTable = LakeTable::Events(EventFamily::Tickets);
 
@@ -84,10 +85,20 @@ async fn a_table_from_before_new_columns_gains_them_and_keeps_its_rows() {
     let table = lake.open_or_create(TICKETS).await.unwrap();
     assert_eq!(table.version(), version);
 
+    // Delta Lake's own reader and the lake's reader both see the old file's row without
+    // the new columns.
+    let expected = [None, Some("in_progress".to_owned())];
     let context = SessionContext::new();
     context
         .register_table("tickets", table.table_provider().await.unwrap())
         .unwrap();
+    assert_eq!(workflow_statuses(&context).await, expected);
+    let reader = LakeReader::new(lake, ReaderConfig::default()).unwrap();
+    let platform = reader.platform_session().await.unwrap();
+    assert_eq!(workflow_statuses(&platform).await, expected);
+}
+
+async fn workflow_statuses(context: &SessionContext) -> Vec<Option<String>> {
     let batches = context
         .sql("select workflow_status_to from tickets order by event_id")
         .await
@@ -95,7 +106,7 @@ async fn a_table_from_before_new_columns_gains_them_and_keeps_its_rows() {
         .collect()
         .await
         .unwrap();
-    let values: Vec<Option<String>> = batches
+    batches
         .iter()
         .flat_map(|batch| {
             let column = cast(batch.column(0), &DataType::Utf8).unwrap();
@@ -106,8 +117,27 @@ async fn a_table_from_before_new_columns_gains_them_and_keeps_its_rows() {
                 .clone();
             (0..column.len()).map(move |i| column.is_valid(i).then(|| column.value(i).to_owned()))
         })
-        .collect();
-    assert_eq!(values, [None, Some("in_progress".to_owned())]);
+        .collect()
+}
+
+#[tokio::test]
+async fn the_reader_gives_each_table_the_columns_and_types_delta_lake_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::in_dir(dir.path()).unwrap();
+    let mut delta = Vec::new();
+    for family in EventFamily::ALL {
+        let table = lake
+            .open_or_create(LakeTable::Events(family))
+            .await
+            .unwrap();
+        delta.push((family, table.table_provider().await.unwrap().schema()));
+    }
+    let reader = LakeReader::new(lake, ReaderConfig::default()).unwrap();
+    let platform = reader.platform_session().await.unwrap();
+    for (family, expected) in delta {
+        let provider = platform.table_provider(family.as_str()).await.unwrap();
+        assert_eq!(provider.schema(), expected, "{}", family.as_str());
+    }
 }
 
 #[tokio::test]

@@ -2,7 +2,8 @@
 //!
 //! [`LakeReader`] is the long-lived part: DataFusion runtimes (memory pools, spill files,
 //! object stores) and a cache of the tables' Delta snapshots, refreshed when older than
-//! [`ReaderConfig::refresh`], so a warm query plans without re-reading the Delta log.
+//! [`ReaderConfig::refresh`], with the table provider made from each, so a warm query plans
+//! without re-reading the Delta log or listing the table's files again.
 //! [`LakeReader::session`] gives a [`ScopedSession`] for one [`Scope`]: a fresh DataFusion
 //! context in which every lake table is registered only as a [`ScopedTable`]. Reports and
 //! ad-hoc SQL run in such a session and nowhere else, so a report cannot be built without a

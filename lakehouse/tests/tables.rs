@@ -6,12 +6,13 @@ use std::sync::Arc;
 use datafusion::arrow::array::{Array, RecordBatch, StringArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Schema};
+use datafusion::physical_plan::displayable;
 use datafusion::prelude::SessionContext;
 use tenet_events::EventFamily;
-use tenet_lakehouse::deltalake::DeltaTable;
 use tenet_lakehouse::deltalake::arrow::json::ReaderBuilder;
 use tenet_lakehouse::deltalake::kernel::{DataType as KernelType, StructField};
 use tenet_lakehouse::deltalake::writer::{DeltaWriter as _, RecordBatchWriter};
+use tenet_lakehouse::deltalake::{DeltaTable, TableProperty};
 use tenet_lakehouse::tables::{TableError, delta_schema};
 use tenet_lakehouse::{Lake, LakeReader, LakeTable, ReaderConfig};
 
@@ -118,6 +119,42 @@ async fn workflow_statuses(context: &SessionContext) -> Vec<Option<String>> {
             (0..column.len()).map(move |i| column.is_valid(i).then(|| column.value(i).to_owned()))
         })
         .collect()
+}
+
+#[tokio::test]
+async fn a_table_that_needs_more_of_the_delta_protocol_is_read_through_delta_lakes_scan() {
+    // Deletion vectors need the third reader protocol, which only Delta Lake's scan reads.
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::in_dir(dir.path()).unwrap();
+    let url = lake.table_url(TICKETS);
+    std::fs::create_dir_all(url.to_file_path().unwrap()).unwrap();
+    let columns: Vec<_> = delta_schema(TICKETS).unwrap().fields().cloned().collect();
+    let mut table = DeltaTable::try_from_url(url)
+        .await
+        .unwrap()
+        .create()
+        .with_columns(columns)
+        .with_partition_columns(TICKETS.partition_columns())
+        .with_configuration_property(TableProperty::EnableDeletionVectors, Some("true"))
+        .await
+        .unwrap();
+    write(&mut table, status_changed(TICKETS.arrow_schema(), 1, true)).await;
+
+    let reader = LakeReader::new(lake, ReaderConfig::default()).unwrap();
+    let platform = reader.platform_session().await.unwrap();
+    let plan = platform
+        .sql("select workflow_status_to from tickets")
+        .await
+        .unwrap()
+        .create_physical_plan()
+        .await
+        .unwrap();
+    let text = displayable(plan.as_ref()).indent(true).to_string();
+    assert!(text.contains("DeltaScan"), "{text}");
+    assert_eq!(
+        workflow_statuses(&platform).await,
+        [Some("in_progress".to_owned())]
+    );
 }
 
 #[tokio::test]

@@ -39,6 +39,7 @@ use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_optimizer::pruning::{PruningPredicateBuilder, PruningStatistics};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
+use deltalake::delta_datafusion::engine::AsObjectStoreUrl as _;
 use deltalake::kernel::{EagerSnapshot, LogDataHandler};
 use deltalake::{DeltaTable, ObjectMeta, Path};
 
@@ -111,12 +112,10 @@ impl SnapshotTable {
             .with_table_partition_cols(partition_fields)
             .build();
 
-        let root = table.table_url();
-        let store = ObjectStoreUrl::parse(format!(
-            "{}://{}",
-            root.scheme(),
-            &root[url::Position::BeforeHost..url::Position::AfterPort]
-        ))?;
+        // The store `DeltaTable::update_datafusion_session` registers for the table.
+        let log_store = table.log_store();
+        let root = log_store.root_url();
+        let store = root.as_object_store_url();
         let root_path = Path::from_url_path(root.path())
             .map_err(|error| DataFusionError::External(Box::new(error)))?;
         let mut files = Vec::new();
